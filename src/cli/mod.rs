@@ -1,0 +1,113 @@
+//! Command line: one module per command; this file holds the clap surface and dispatch.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::paths::Paths;
+
+mod apply;
+mod check;
+mod client;
+mod generate;
+mod run;
+mod show;
+mod status;
+
+/// Exit code a command returns when it ran but the answer is "no" (e.g. `check` found errors).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code when no daemon answers on the control socket.
+pub const EXIT_NO_DAEMON: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "carpd",
+    version,
+    about = "CARP high availability for OPNsense, pfSense, FreeBSD and Linux",
+    long_about = "carpd reads the virtual IPs from the firewall's config.xml and either drives \
+FreeBSD's carp(4) (native engine) or speaks CARP itself on raw sockets (userspace engine), \
+byte-compatible with the kernel. It runs transition hooks, keeps maintenance mode across \
+reboots and reports status in OPNsense's JSON shape."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// config.xml to read
+    #[arg(long, global = true, env = "CARPD_CONFIG", default_value = crate::config::DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Directory of the control socket and pidfile
+    #[arg(long, global = true, env = "CARPD_RUN_DIR", default_value = crate::paths::default_run_dir())]
+    pub run_dir: PathBuf,
+    /// Directory of carpd's persistent state (maintenance, demotions)
+    #[arg(long, global = true, env = "CARPD_STATE_DIR", default_value = crate::paths::default_state_dir())]
+    pub state_dir: PathBuf,
+    /// Directory of transition hooks, run as `<hook> <vhid>@<ifname> <STATE>`
+    #[arg(long, global = true, env = "CARPD_HOOKS_DIR", default_value = crate::paths::default_hooks_dir())]
+    pub hooks_dir: PathBuf,
+}
+
+impl Global {
+    pub fn paths(&self) -> Paths {
+        Paths {
+            run_dir: self.run_dir.clone(),
+            state_dir: self.state_dir.clone(),
+            hooks_dir: self.hooks_dir.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate config.xml: exit 0 = usable, 1 = errors (every problem is listed with its place)
+    Check(check::CheckArgs),
+    /// Print the CARP model carpd will apply (passwords are never shown)
+    Show(show::ShowArgs),
+    /// Run the daemon: hold or drive the VIPs of config.xml
+    Run(run::RunArgs),
+    /// Show the state of every VHID (table, or OPNsense's get_vip_status JSON with --json)
+    Status(status::StatusArgs),
+    /// Make the kernel's carp(4) match config.xml (native engine)
+    Apply(apply::ApplyArgs),
+    /// Re-read config.xml in the running daemon; unchanged VHIDs are not touched
+    Reload(client::JsonFlag),
+    /// Transition hooks
+    Hooks {
+        #[command(subcommand)]
+        action: client::HooksAction,
+    },
+    /// Generate the man page or shell completions (used by packaging)
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("carpd: {err:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let g = cli.global;
+    match cli.command {
+        Command::Check(a) => check::run(&g, a),
+        Command::Show(a) => show::run(&g, a),
+        Command::Run(a) => run::run(&g, a),
+        Command::Status(a) => status::run(&g, a),
+        Command::Apply(a) => apply::run(&g, a),
+        Command::Reload(a) => client::reload(&g, a),
+        Command::Hooks { action } => client::hooks(&g, action),
+        Command::Generate(a) => generate::run(a),
+    }
+}

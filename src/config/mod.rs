@@ -1,0 +1,82 @@
+//! config.xml → validated [`Model`].
+//!
+//! Contract used by the rest of carpd (the reader and validator behind it live in sibling modules):
+//! `load(path)` / `parse(bytes)` return the model plus warnings, or every problem at once.
+
+pub mod model;
+
+pub use model::*;
+
+use std::path::PathBuf;
+
+/// Default location of OPNsense's and pfSense's configuration.
+pub const DEFAULT_CONFIG: &str = "/conf/config.xml";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+/// One finding, located in the file: `virtualip/vip[uuid=…]/vhid (line 42): … — what to do`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Path-like place in the document, e.g. `virtualip/vip[uuid=0b9d…]/vhid`.
+    pub place: String,
+    /// 1-based line of the element, when the reader knows it.
+    pub line: Option<u32>,
+    pub message: String,
+    /// What the user should do about it.
+    pub hint: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        };
+        write!(f, "{sev}: {}", self.place)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if !self.hint.is_empty() {
+            write!(f, " — {}", self.hint)?;
+        }
+        Ok(())
+    }
+}
+
+/// A usable model and what the user should still know about it.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub model: Model,
+    /// Warnings and notes (never errors).
+    pub warnings: Vec<Diagnostic>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("malformed XML at line {line}, column {column}: {message}")]
+    Xml {
+        line: u32,
+        column: u32,
+        message: String,
+    },
+    #[error("{} error(s) in the configuration", errors.len())]
+    Invalid {
+        errors: Vec<Diagnostic>,
+        warnings: Vec<Diagnostic>,
+    },
+}

@@ -1,0 +1,148 @@
+//! The validated model carpd runs: what every engine, planner and status view consumes.
+//!
+//! Built by [`crate::config::load`] from config.xml; nothing in here knows XML.
+
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Length of a CARP key as the kernel holds it (`CARP_KEY_LEN`).
+pub const KEY_LEN: usize = 20;
+
+/// The 20-byte CARP key. Never printed: `Debug` and `Display` show only whether it is set.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct CarpKey(pub [u8; KEY_LEN]);
+
+impl CarpKey {
+    /// Bytes before the zero padding (what the user's password became).
+    pub fn used_len(&self) -> usize {
+        self.0.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.used_len() == 0
+    }
+    /// `key: set (N bytes)` / `key: empty`, the only way a key is ever shown.
+    pub fn describe(&self) -> String {
+        match self.used_len() {
+            0 => "empty".to_string(),
+            n => format!("set ({n} bytes)"),
+        }
+    }
+}
+
+impl std::fmt::Debug for CarpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CarpKey({})", self.describe())
+    }
+}
+
+/// An address with its prefix length, as a VIP is configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct IpPrefix {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl std::fmt::Display for IpPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// Whether an address on a vhid came from the CARP VIP itself or an ipalias stacked on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VipMode {
+    Carp,
+    Ipalias,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct VipAddress {
+    pub prefix: IpPrefix,
+    pub mode: VipMode,
+    /// uuid (OPNsense) or uniqid (pfSense) of the `<vip>` this address came from, if any.
+    pub source: Option<String>,
+    pub description: String,
+}
+
+/// One CARP virtual host: a vhid on a device with every address that follows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CarpGroup {
+    /// OS device name (`vtnet0`, `eth0`), already resolved from the interface key.
+    pub device: String,
+    /// The config.xml interface key (`wan`, `opt1`) or the device when there was no key.
+    pub interface_key: String,
+    /// Human name for status (`<descr>` of the interface, else the key upper-cased), as OPNsense shows it.
+    pub interface_name: String,
+    pub vhid: u8,
+    pub advbase: u8,
+    pub advskew: u8,
+    pub key: CarpKey,
+    /// Every address of the vhid: the CARP VIP first, then aliases, in config order.
+    pub addresses: Vec<VipAddress>,
+    /// Unicast IPv4 peer; `None` = multicast 224.0.0.18.
+    pub peer: Option<Ipv4Addr>,
+    /// Unicast IPv6 peer; `None` = multicast ff02::12.
+    pub peer6: Option<Ipv6Addr>,
+    pub description: String,
+    /// uuid / uniqid of the CARP `<vip>` entry.
+    pub source_uuid: Option<String>,
+}
+
+impl CarpGroup {
+    pub fn v4_addresses(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.addresses.iter().filter_map(|a| match a.prefix.addr {
+            IpAddr::V4(v) => Some(v),
+            IpAddr::V6(_) => None,
+        })
+    }
+    pub fn v6_addresses(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
+        self.addresses.iter().filter_map(|a| match a.prefix.addr {
+            IpAddr::V6(v) => Some(v),
+            IpAddr::V4(_) => None,
+        })
+    }
+    /// `<vhid>@<device>`, the name the kernel, devd and the hooks use.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.vhid, self.device)
+    }
+}
+
+/// pfsync settings from `<hasync>` (carpd reports them; the kernel applies them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PfsyncSettings {
+    /// Device pfsync syncs over; `None` = pfsync off.
+    pub device: Option<String>,
+    pub peer: Option<Ipv4Addr>,
+    pub version: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HaSettings {
+    /// `<hasync><disablepreempt>`: when false, carpd preempts (OPNsense's default at boot).
+    pub disable_preempt: bool,
+    pub pfsync: PfsyncSettings,
+}
+
+impl HaSettings {
+    pub fn preempt(&self) -> bool {
+        !self.disable_preempt
+    }
+}
+
+/// Everything carpd will run, validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Model {
+    pub groups: Vec<CarpGroup>,
+    pub ha: HaSettings,
+    /// `<virtualip_carp_maintenancemode>` present.
+    pub maintenance: bool,
+}
+
+impl Model {
+    pub fn group(&self, device: &str, vhid: u8) -> Option<&CarpGroup> {
+        self.groups
+            .iter()
+            .find(|g| g.device == device && g.vhid == vhid)
+    }
+}

@@ -1,0 +1,48 @@
+//! The control socket's protocol: one JSON object per line each way.
+//!
+//! Shared by the daemon (server side, both engines), the CLI (client side) and configd actions.
+//! Every reply has `"status": "ok"` or `"status": "failed"` with a `"reason"`.
+
+use serde::{Deserialize, Serialize};
+
+/// A request from a client. Wire form: `{"cmd":"status"}`, `{"cmd":"maintenance","enter":true,"persistent":false}`, …
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// The full [`crate::status::StatusReport`].
+    Status,
+    /// Re-read config.xml.
+    Reload,
+    /// Run the hooks once with each VHID's current state.
+    HooksReplay,
+    Maintenance {
+        enter: bool,
+        #[serde(default)]
+        persistent: bool,
+    },
+    /// Named demotion contribution: add `delta`, or clear the name when `clear`.
+    Demote {
+        name: String,
+        #[serde(default)]
+        delta: i32,
+        #[serde(default)]
+        clear: bool,
+    },
+    /// Forced transition of one VHID (`vhid` + optional `device`) or all (`vhid` absent).
+    State {
+        target: ForcedState,
+        #[serde(default)]
+        vhid: Option<u8>,
+        #[serde(default)]
+        device: Option<String>,
+    },
+    Disable,
+    Enable,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForcedState {
+    Backup,
+    Master,
+}

@@ -1,0 +1,175 @@
+//! The per-VHID CARP state machine, sans-IO (quinn-proto style).
+//!
+//! The runtime feeds [`Input`]s with an explicit `now`, calls [`Machine::handle_timeout`] when
+//! [`Machine::poll_timeout`] says so, and drains [`Machine::poll_output`]. Nothing in here reads a
+//! clock or touches the OS, so the simulator in `tests/` drives exactly the code the engine runs.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// CARP states as the kernel names them (`CARP_STATES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum State {
+    Init,
+    Backup,
+    Master,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// Why a transition happened, worded like the kernel's log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Reason {
+    InitializationComplete,
+    MasterTimedOut,
+    MoreFrequentAdvertisement,
+    PreemptingSlowerMaster,
+    MasterWillTimeOut,
+    UserRequested,
+    HardwareInterfaceDown,
+    HardwareInterfaceUp,
+    CarpDisabled,
+    CarpEnabled,
+    Leaving,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::InitializationComplete => "initialization complete",
+            Reason::MasterTimedOut => "master timed out",
+            Reason::MoreFrequentAdvertisement => "more frequent advertisement received",
+            Reason::PreemptingSlowerMaster => "preempting a slower master",
+            Reason::MasterWillTimeOut => "master will time out",
+            Reason::UserRequested => "user requested",
+            Reason::HardwareInterfaceDown => "hardware interface down",
+            Reason::HardwareInterfaceUp => "hardware interface up",
+            Reason::CarpDisabled => "carp disabled",
+            Reason::CarpEnabled => "carp enabled",
+            Reason::Leaving => "shutting down",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Static settings of one VHID's machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MachineConfig {
+    pub vhid: u8,
+    pub advbase: u8,
+    /// Configured advskew (0..254); the master-down timer uses this, adverts the demoted value.
+    pub advskew: u8,
+    /// `net.inet.carp.preempt`.
+    pub preempt: bool,
+    /// Which families have addresses (each family runs its own master-down timer).
+    pub v4: bool,
+    pub v6: bool,
+    /// Announcements (GARP/NA) after takeover: 1 = only at takeover; 2 = once more after two adverts (default).
+    pub announce_count: u8,
+    /// Beyond FreeBSD: send a bow-out advert (advbase 255 / advskew 255) on a graceful leave.
+    pub bow_out: bool,
+}
+
+/// An authenticated advertisement (HMAC and TTL already checked by the runtime).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advert {
+    pub family: Family,
+    pub source: IpAddr,
+    pub advbase: u8,
+    pub advskew: u8,
+    pub counter: u64,
+}
+
+/// Operator requests (carp-spec §3.4 and carpd's own controls).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminRequest {
+    /// Force BACKUP now; election resumes (master-down timer armed).
+    ForceBackup,
+    /// Force MASTER now (advert + announce).
+    ForceMaster,
+    /// `net.inet.carp.allow=0`: to INIT, addresses released.
+    Disable,
+    /// `net.inet.carp.allow=1`: back to election.
+    Enable,
+    /// Graceful exit: bow-out advert if MASTER, release addresses, to INIT.
+    Leave,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Parent interface usable (up, running, has an address to send from) or not.
+    Link {
+        up: bool,
+    },
+    Advert(Advert),
+    /// Total demotion (sum of every named contribution); may be negative.
+    Demotion(i32),
+    Admin(AdminRequest),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send one advertisement of this family with these values.
+    SendAdvert {
+        family: Family,
+        advbase: u8,
+        advskew: u8,
+        counter: u64,
+    },
+    /// Add the VIPs (MASTER).
+    ClaimAddresses,
+    /// Remove the VIPs (BACKUP/INIT/leave).
+    ReleaseAddresses,
+    /// Gratuitous ARP for every IPv4 VIP and unsolicited NA (Override) for every IPv6 VIP.
+    Announce,
+    Transition {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+}
+
+/// Time helpers shared by the machine, the engine's status and the tests (carp-spec §3.2, µs arithmetic).
+pub fn skew_duration(skew: u8) -> Duration {
+    Duration::from_micros(u64::from(skew) * 1_000_000 / 256)
+}
+
+/// Master-down interval of a BACKUP: 3·advbase + configured advskew/256.
+pub fn master_down_interval(advbase: u8, advskew: u8) -> Duration {
+    Duration::from_secs(3 * u64::from(advbase)) + skew_duration(advskew)
+}
+
+/// Advertisement interval of a MASTER: advbase + clamp(advskew + demotion, 0, 240)/256.
+pub fn advert_interval(advbase: u8, advskew: u8, demotion: i32) -> Duration {
+    Duration::from_secs(u64::from(advbase)) + skew_duration(demoted_skew(advskew, demotion))
+}
+
+/// The advskew a MASTER sends: `DEMOTE_ADVSKEW` = clamp(advskew + demotion, 0, 240).
+pub fn demoted_skew(advskew: u8, demotion: i32) -> u8 {
+    (i64::from(advskew) + i64::from(demotion)).clamp(0, 240) as u8
+}

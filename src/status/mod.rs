@@ -1,0 +1,84 @@
+//! What `carpd status` reports, the same for both engines: the data here, renderers beside it
+//! (human table, OPNsense `get_vip_status` JSON with carpd's extras).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Snapshot of a running carpd (userspace engine) or of the kernel (native engine).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// `userspace` or `native`.
+    pub engine: String,
+    pub vhids: Vec<VhidStatus>,
+    pub carp: GlobalStatus,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GlobalStatus {
+    /// Total demotion the engines use (native: `net.inet.carp.demotion`).
+    pub demotion: i32,
+    /// Named contributions, e.g. `maintenance` → 240, `service:openvpn` → 50, `kernel` → observed − carpd's.
+    pub demotions: BTreeMap<String, i32>,
+    /// `net.inet.carp.allow` (false after `carpd disable`).
+    pub allow: bool,
+    pub maintenance: bool,
+    pub preempt: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VhidStatus {
+    /// Human interface name (`descr` or upper-cased key), as OPNsense shows it.
+    pub interface: String,
+    pub device: String,
+    pub vhid: u8,
+    pub advbase: u8,
+    /// Configured advskew.
+    pub advskew: u8,
+    /// `INIT`/`BACKUP`/`MASTER`, or `DISABLED` when configured but absent (kernel) / not running.
+    pub state: String,
+    pub addresses: Vec<AddressStatus>,
+    /// Source address of the current master's adverts (BACKUP), if one was heard.
+    pub master_source: Option<String>,
+    /// Seconds since the master's last advert was heard.
+    pub master_seen_ago: Option<f64>,
+    pub last_transition: Option<TransitionInfo>,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    /// Drops by reason (`badauth`, `badttl`, `badvhid`, …).
+    pub drops: BTreeMap<String, u64>,
+    /// Results of the last hook runs for this VHID.
+    pub hooks: Vec<HookResult>,
+    /// Unicast peers, if any.
+    pub peer: Option<String>,
+    pub peer6: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressStatus {
+    /// Address without prefix, as ifconfig prints it.
+    pub address: String,
+    pub prefix: u8,
+    /// `carp` or `ipalias`.
+    pub mode: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransitionInfo {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    /// Unix time, seconds.
+    pub at: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HookResult {
+    pub hook: String,
+    pub state: String,
+    /// Exit code; `None` when killed at the timeout or failed to start.
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    /// Unix time the hook finished, seconds.
+    pub at: f64,
+}
