@@ -10,6 +10,7 @@ mod apply;
 mod check;
 mod client;
 mod generate;
+mod ops;
 mod run;
 mod show;
 mod status;
@@ -77,6 +78,19 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Re-read config.xml in the running daemon; unchanged VHIDs are not touched
     Reload(client::JsonFlag),
+    /// Persistent maintenance mode: demote so the peer takes over
+    Maintenance {
+        #[command(subcommand)]
+        action: ops::MaintenanceAction,
+    },
+    /// Named demotion contributions: `carpd demote service:openvpn +50`
+    Demote(ops::DemoteArgs),
+    /// Force BACKUP or MASTER now; the election resumes afterwards
+    State(ops::StateArgs),
+    /// Turn CARP off (like net.inet.carp.allow=0): every VHID to INIT, addresses released
+    Disable(client::JsonFlag),
+    /// Turn CARP back on (like net.inet.carp.allow=1)
+    Enable(client::JsonFlag),
     /// Transition hooks
     Hooks {
         #[command(subcommand)]
@@ -108,6 +122,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(a) => apply::run(&g, a),
         Command::Reload(a) => client::reload(&g, a),
         Command::Hooks { action } => client::hooks(&g, action),
+        Command::Maintenance { action } => ops::maintenance(&g, action),
+        Command::Demote(a) => ops::demote(&g, a),
+        Command::State(a) => ops::state(&g, a),
+        Command::Disable(a) => ops::allow(&g, false, a),
+        Command::Enable(a) => ops::allow(&g, true, a),
         Command::Generate(a) => generate::run(a),
     }
 }

@@ -80,3 +80,18 @@ pub enum LoadError {
         warnings: Vec<Diagnostic>,
     },
 }
+
+/// Read and validate a config.xml file.
+pub fn load(path: &std::path::Path) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&bytes)
+}
+
+/// Read and validate config.xml from memory.
+pub fn parse(xml: &[u8]) -> Result<Loaded, LoadError> {
+    let _ = xml;
+    todo!("config: parse")
+}

@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod client;
+pub mod server;
+
 /// A request from a client. Wire form: `{"cmd":"status"}`, `{"cmd":"maintenance","enter":true,"persistent":false}`, …
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]

@@ -1,1 +1,6 @@
-//! (filled in by its issue)
+//! Thin OS glue behind small interfaces: raw CARP sockets, address add/remove, GARP/NA, link
+//! events (Linux, for the userspace engine) and carp(4) ioctl/netlink, sysctl and devd
+//! (FreeBSD, for the native engine). Policy lives above; unsafe code lives only here.
+
+#[cfg(target_os = "linux")]
+pub mod linux;

@@ -5,7 +5,7 @@
 //! clock or touches the OS, so the simulator in `tests/` drives exactly the code the engine runs.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// CARP states as the kernel names them (`CARP_STATES`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -103,6 +103,10 @@ pub struct Advert {
     pub advbase: u8,
     pub advskew: u8,
     pub counter: u64,
+    /// The runtime saw this advert come from one of this host's own addresses (an echo from a
+    /// switch or hypervisor, or multicast loopback). The machine ignores it when the counter is
+    /// one it sent itself, instead of yielding to itself as FreeBSD would.
+    pub from_self: bool,
 }
 
 /// Operator requests (carp-spec §3.4 and carpd's own controls).
@@ -172,4 +176,54 @@ pub fn advert_interval(advbase: u8, advskew: u8, demotion: i32) -> Duration {
 /// The advskew a MASTER sends: `DEMOTE_ADVSKEW` = clamp(advskew + demotion, 0, 240).
 pub fn demoted_skew(advskew: u8, demotion: i32) -> u8 {
     (i64::from(advskew) + i64::from(demotion)).clamp(0, 240) as u8
+}
+
+/// One VHID's CARP state machine.
+#[derive(Debug)]
+pub struct Machine {
+    _private: (),
+}
+
+impl Machine {
+    /// A machine in INIT. `counter` is the random 64-bit start value (carp-spec §2.3), chosen by
+    /// the runtime so that this code stays deterministic.
+    pub fn new(config: MachineConfig, counter: u64) -> Machine {
+        let _ = (config, counter);
+        todo!("proto: Machine::new")
+    }
+    pub fn config(&self) -> &MachineConfig {
+        todo!("proto: config")
+    }
+    /// Change timing/preempt/families in place (reload): no transition unless the rules demand one.
+    pub fn set_config(&mut self, now: Instant, config: MachineConfig) {
+        let _ = (now, config);
+        todo!("proto: set_config")
+    }
+    pub fn state(&self) -> State {
+        todo!("proto: state")
+    }
+    /// Source and time of the last accepted advert from another node.
+    pub fn last_peer(&self) -> Option<(IpAddr, Instant)> {
+        todo!("proto: last_peer")
+    }
+    /// Current total demotion the machine applies to its adverts.
+    pub fn demotion(&self) -> i32 {
+        todo!("proto: demotion")
+    }
+    pub fn handle_input(&mut self, now: Instant, input: Input) {
+        let _ = (now, input);
+        todo!("proto: handle_input")
+    }
+    /// When the runtime must call [`Machine::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        todo!("proto: poll_timeout")
+    }
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let _ = now;
+        todo!("proto: handle_timeout")
+    }
+    /// Next thing the runtime must do, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        todo!("proto: poll_output")
+    }
 }

@@ -82,3 +82,5 @@ pub struct HookResult {
     /// Unix time the hook finished, seconds.
     pub at: f64,
 }
+
+pub mod render;
