@@ -1,5 +1,12 @@
-//! Commands that talk to the running daemon over the control socket.
+//! Commands that talk to the running daemon over the control socket, and the one way every
+//! client command sends a request and prints the answer.
 use clap::{Args, Subcommand};
+use std::time::Duration;
+
+use crate::control::{Request, client};
+
+/// How long a client waits for the daemon (a reload of a huge config.xml takes a while).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Args, Debug)]
 pub struct JsonFlag {
@@ -14,9 +21,78 @@ pub enum HooksAction {
     Replay(JsonFlag),
 }
 
-pub fn reload(_g: &super::Global, _a: JsonFlag) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+/// Send `req` to the daemon. `Err(code)` when there is no daemon (already reported).
+pub fn call(g: &super::Global, req: &Request, json: bool) -> Result<serde_json::Value, u8> {
+    match client::request(&g.paths().control_socket(), req, ANSWER_TIMEOUT) {
+        Ok(answer) => Ok(answer),
+        Err(err) => {
+            let no_daemon = matches!(err, client::ClientError::NoDaemon(_));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"status": "failed", "reason": err.to_string()})
+                );
+            } else {
+                eprintln!("carpd: {err}");
+            }
+            Err(if no_daemon {
+                super::EXIT_NO_DAEMON
+            } else {
+                super::EXIT_FAILED
+            })
+        }
+    }
 }
-pub fn hooks(_g: &super::Global, _a: HooksAction) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+
+/// Print a daemon answer: as it is with `--json`, else one readable line; exit code follows
+/// its status.
+pub fn print_answer(answer: &serde_json::Value, json: bool) -> u8 {
+    let ok = answer["status"] == "ok";
+    if json {
+        println!("{answer}");
+    } else if ok {
+        let mut fields = answer.as_object().cloned().unwrap_or_default();
+        fields.remove("status");
+        let text: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect();
+        println!(
+            "ok{}{}",
+            if text.is_empty() { "" } else { ": " },
+            text.join(", ")
+        );
+    } else {
+        eprintln!(
+            "carpd: {}",
+            answer["reason"].as_str().unwrap_or("request failed")
+        );
+        if let Some(errors) = answer["errors"].as_array() {
+            for e in errors {
+                eprintln!("  {}", e.as_str().unwrap_or_default());
+            }
+        }
+    }
+    if ok { 0 } else { super::EXIT_FAILED }
+}
+
+/// One request, its answer printed.
+pub fn request_and_print(g: &super::Global, req: Request, json: bool) -> anyhow::Result<u8> {
+    Ok(match call(g, &req, json) {
+        Ok(answer) => print_answer(&answer, json),
+        Err(code) => code,
+    })
+}
+
+pub fn reload(g: &super::Global, a: JsonFlag) -> anyhow::Result<u8> {
+    request_and_print(g, Request::Reload, a.json)
+}
+
+pub fn hooks(g: &super::Global, a: HooksAction) -> anyhow::Result<u8> {
+    match a {
+        HooksAction::Replay(f) => request_and_print(g, Request::HooksReplay, f.json),
+    }
 }

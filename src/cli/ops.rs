@@ -2,6 +2,9 @@
 //! to the running daemon and prints its answer.
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::client::request_and_print;
+use crate::control::{ForcedState, Request};
+
 #[derive(Subcommand, Debug)]
 pub enum MaintenanceAction {
     /// Demote by 240 (named `maintenance`) so a peer takes over
@@ -52,15 +55,89 @@ pub struct StateArgs {
     pub json: bool,
 }
 
-pub fn maintenance(_g: &super::Global, _a: MaintenanceAction) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+pub fn maintenance(g: &super::Global, a: MaintenanceAction) -> anyhow::Result<u8> {
+    let (enter, args) = match a {
+        MaintenanceAction::Enter(args) => (true, args),
+        MaintenanceAction::Leave(args) => (false, args),
+    };
+    let req = Request::Maintenance {
+        enter,
+        persistent: args.persistent,
+    };
+    request_and_print(g, req, args.json)
 }
-pub fn demote(_g: &super::Global, _a: DemoteArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+
+pub fn demote(g: &super::Global, a: DemoteArgs) -> anyhow::Result<u8> {
+    let req = match parse_change(&a.change) {
+        Ok(Change::Clear) => Request::Demote {
+            name: a.name,
+            delta: 0,
+            clear: true,
+        },
+        Ok(Change::Delta(delta)) => Request::Demote {
+            name: a.name,
+            delta,
+            clear: false,
+        },
+        Err(reason) => anyhow::bail!("{reason}"),
+    };
+    request_and_print(g, req, a.json)
 }
-pub fn state(_g: &super::Global, _a: StateArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+
+pub fn state(g: &super::Global, a: StateArgs) -> anyhow::Result<u8> {
+    let target = match a.target {
+        TargetState::Backup => ForcedState::Backup,
+        TargetState::Master => ForcedState::Master,
+    };
+    let req = Request::State {
+        target,
+        vhid: a.vhid,
+        device: None,
+    };
+    request_and_print(g, req, a.json)
 }
-pub fn allow(_g: &super::Global, _allow: bool, _a: super::client::JsonFlag) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+
+pub fn allow(g: &super::Global, allow: bool, a: super::client::JsonFlag) -> anyhow::Result<u8> {
+    let req = if allow {
+        Request::Enable
+    } else {
+        Request::Disable
+    };
+    request_and_print(g, req, a.json)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    Delta(i32),
+    Clear,
+}
+
+/// `+N`, `-N` or `clear`; a bare `N` is refused so nobody mistakes a delta for a total.
+fn parse_change(s: &str) -> Result<Change, String> {
+    if s == "clear" {
+        return Ok(Change::Clear);
+    }
+    let signed = s.starts_with('+') || s.starts_with('-');
+    match s.parse::<i32>() {
+        Ok(n) if signed && (-1000..=1000).contains(&n) => Ok(Change::Delta(n)),
+        Ok(_) if signed => Err(format!("demotion change {s} out of range (-1000..+1000)")),
+        _ => Err(format!(
+            "demotion change must be +N, -N or clear (got {s:?}); it is added to the named contribution"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_forms() {
+        assert_eq!(parse_change("+50"), Ok(Change::Delta(50)));
+        assert_eq!(parse_change("-240"), Ok(Change::Delta(-240)));
+        assert_eq!(parse_change("clear"), Ok(Change::Clear));
+        assert!(parse_change("50").is_err());
+        assert!(parse_change("+5000").is_err());
+        assert!(parse_change("+x").is_err());
+    }
 }

@@ -1,6 +1,9 @@
 use clap::{Args, ValueEnum};
 use std::time::Duration;
 
+use crate::engine::Options;
+use crate::logging::Log;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EngineChoice {
     /// native when carp(4) is loaded (net.inet.carp.allow exists), else userspace
@@ -25,6 +28,10 @@ pub struct RunArgs {
     /// Seconds a hook may run before its process group is killed
     #[arg(long, default_value = "30", value_parser = parse_secs)]
     pub hook_timeout: Duration,
+    /// Accept adverts whose counter was already seen from that source (FreeBSD's behaviour;
+    /// by default such replays are dropped and counted as `replay`)
+    #[arg(long)]
+    pub no_replay_guard: bool,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -37,6 +44,76 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
-pub fn run(_g: &super::Global, _a: RunArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
+    // Refuse a broken config before detaching, so the caller sees why.
+    let loaded = crate::config::load(&g.config).map_err(refused)?;
+    let log = if a.foreground {
+        Log::stderr(std::env::var_os("CARPD_DEBUG").is_some())
+    } else {
+        nix::unistd::daemon(false, false)?;
+        Log::syslog(false)
+    };
+    let engine = choose_engine(a.engine, &log)?;
+    let opts = Options {
+        config: g.config.clone(),
+        paths: g.paths(),
+        hooks: !a.no_hooks,
+        hook_timeout: a.hook_timeout,
+        replay_guard: !a.no_replay_guard,
+    };
+    drop(loaded);
+    match engine {
+        EngineChoice::Userspace => run_userspace(opts, log),
+        EngineChoice::Native | EngineChoice::Auto => {
+            anyhow::bail!("the native engine needs FreeBSD's carp(4); use --engine userspace")
+        }
+    }
+}
+
+/// `auto` = native when carp(4) is there, else userspace; one log line says which and why.
+fn choose_engine(asked: EngineChoice, log: &Log) -> anyhow::Result<EngineChoice> {
+    let carp_loaded = false;
+    let chosen = match asked {
+        EngineChoice::Auto if carp_loaded => {
+            log.info("engine: native (carp(4) is loaded: net.inet.carp.allow exists)");
+            EngineChoice::Native
+        }
+        EngineChoice::Auto => {
+            log.info("engine: userspace (no carp(4) in this kernel)");
+            EngineChoice::Userspace
+        }
+        EngineChoice::Native if !carp_loaded => {
+            anyhow::bail!("--engine native: carp(4) is not available here (no net.inet.carp.allow)")
+        }
+        other => {
+            log.info(&format!("engine: {other:?} (asked for)").to_lowercase());
+            other
+        }
+    };
+    Ok(chosen)
+}
+
+#[cfg(target_os = "linux")]
+fn run_userspace(opts: Options, log: Log) -> anyhow::Result<u8> {
+    crate::engine::run(opts, log.clone()).inspect_err(|e| log.error(&e.to_string()))?;
+    Ok(0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_userspace(_opts: Options, _log: Log) -> anyhow::Result<u8> {
+    anyhow::bail!("the userspace engine runs on Linux only for now")
+}
+
+/// A config that cannot run, with every error listed.
+fn refused(err: crate::config::LoadError) -> anyhow::Error {
+    match err {
+        crate::config::LoadError::Invalid { errors, .. } => {
+            let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+            anyhow::anyhow!(
+                "refusing to start, the configuration has errors (see `carpd check`):\n{}",
+                lines.join("\n")
+            )
+        }
+        other => anyhow::anyhow!("refusing to start: {other}"),
+    }
 }

@@ -1,5 +1,9 @@
 use clap::Args;
 use std::path::PathBuf;
+
+use crate::control::Request;
+use crate::status::{StatusReport, render};
+
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     /// Print OPNsense get_vip_status JSON
@@ -9,6 +13,28 @@ pub struct StatusArgs {
     #[arg(long)]
     pub kernel_state_dump: Option<PathBuf>,
 }
-pub fn run(_g: &super::Global, _a: StatusArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+
+pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
+    if a.kernel_state_dump.is_some() {
+        anyhow::bail!("--kernel-state-dump reads carp(4), which this system does not have");
+    }
+    let answer = match super::client::call(g, &Request::Status, a.json) {
+        Ok(answer) => answer,
+        Err(code) => return Ok(code),
+    };
+    if answer["status"] != "ok" {
+        return Ok(super::client::print_answer(&answer, a.json));
+    }
+    let report: StatusReport = serde_json::from_value(answer["report"].clone())
+        .map_err(|e| anyhow::anyhow!("bad status answer from carpd: {e}"))?;
+    print_report(&report, a.json);
+    Ok(0)
+}
+
+fn print_report(report: &StatusReport, json: bool) {
+    if json {
+        println!("{}", render::opnsense_json(report));
+    } else {
+        print!("{}", render::table(report, crate::engine::unix_now()));
+    }
 }

@@ -49,3 +49,17 @@ pub enum ForcedState {
     Backup,
     Master,
 }
+
+/// `{"status":"ok", …fields}`.
+pub fn ok(fields: serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::json!({ "status": "ok" });
+    if let (Some(obj), serde_json::Value::Object(extra)) = (v.as_object_mut(), fields) {
+        obj.extend(extra);
+    }
+    v
+}
+
+/// `{"status":"failed","reason":…}`.
+pub fn failed(reason: &str) -> serde_json::Value {
+    serde_json::json!({ "status": "failed", "reason": reason })
+}

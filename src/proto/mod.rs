@@ -93,6 +93,8 @@ pub struct MachineConfig {
     pub announce_count: u8,
     /// Beyond FreeBSD: send a bow-out advert (advbase 255 / advskew 255) on a graceful leave.
     pub bow_out: bool,
+    /// Drop adverts whose counter lies in a range already seen from the same source.
+    pub replay_guard: bool,
 }
 
 /// An authenticated advertisement (HMAC and TTL already checked by the runtime).
@@ -156,6 +158,23 @@ pub enum Output {
         to: State,
         reason: Reason,
     },
+    /// An advert the machine refused (counted by the runtime).
+    Dropped(DropReason),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    Replay,
+    Echo,
+}
+
+impl DropReason {
+    pub fn stat_name(self) -> &'static str {
+        match self {
+            DropReason::Replay => "replay",
+            DropReason::Echo => "echo",
+        }
+    }
 }
 
 /// Time helpers shared by the machine, the engine's status and the tests (carp-spec §3.2, µs arithmetic).

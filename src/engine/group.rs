@@ -1,0 +1,120 @@
+//! One VHID as the userspace engine runs it: the configured group, its state machine, its
+//! precomputed HMAC and what status reports about it. Nothing here does I/O.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use crate::config::{CarpGroup, HaSettings};
+use crate::proto::{Family, Machine, MachineConfig, State};
+use crate::status::TransitionInfo;
+use crate::wire::auth::CarpAuth;
+
+/// Announcements per takeover: at once, and again after two adverts (as OpenBSD and ucarp do;
+/// FreeBSD sends only the first).
+pub const ANNOUNCE_COUNT: u8 = 2;
+
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    /// Drops by reason (`badauth`, `badttl`, `replay`, …).
+    pub drops: BTreeMap<String, u64>,
+}
+
+impl Counters {
+    pub fn drop(&mut self, reason: &str) {
+        *self.drops.entry(reason.to_string()).or_default() += 1;
+    }
+}
+
+#[derive(Debug)]
+pub struct Group {
+    pub cfg: CarpGroup,
+    pub machine: Machine,
+    pub auth: CarpAuth,
+    pub counters: Counters,
+    pub last_transition: Option<TransitionInfo>,
+    /// carpd-marked VIPs of this group were found on the interface at start (left by a crashed
+    /// carpd). They stay while the election may still make us MASTER and go as soon as a
+    /// master is heard or we settle elsewhere.
+    pub stale: bool,
+}
+
+/// The state machine settings a configured group runs with.
+pub fn machine_config(cfg: &CarpGroup, ha: &HaSettings, replay_guard: bool) -> MachineConfig {
+    MachineConfig {
+        vhid: cfg.vhid,
+        advbase: cfg.advbase,
+        advskew: cfg.advskew,
+        preempt: ha.preempt(),
+        v4: cfg.v4_addresses().next().is_some(),
+        v6: cfg.v6_addresses().next().is_some(),
+        announce_count: ANNOUNCE_COUNT,
+        bow_out: true,
+        replay_guard,
+    }
+}
+
+pub fn auth_for(cfg: &CarpGroup) -> CarpAuth {
+    let v4: Vec<_> = cfg.v4_addresses().collect();
+    let v6: Vec<_> = cfg.v6_addresses().collect();
+    CarpAuth::new(&cfg.key.0, cfg.vhid, &v4, &v6)
+}
+
+impl Group {
+    pub fn new(cfg: CarpGroup, ha: &HaSettings, replay_guard: bool, counter: u64) -> Group {
+        let machine = Machine::new(machine_config(&cfg, ha, replay_guard), counter);
+        Group {
+            auth: auth_for(&cfg),
+            cfg,
+            machine,
+            counters: Counters::default(),
+            last_transition: None,
+            stale: false,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.machine.state()
+    }
+
+    pub fn has_family(&self, family: Family) -> bool {
+        match family {
+            Family::V4 => self.cfg.v4_addresses().next().is_some(),
+            Family::V6 => self.cfg.v6_addresses().next().is_some(),
+        }
+    }
+
+    /// Where this group's adverts of `family` go: the unicast peer, or the CARP group.
+    pub fn destination(&self, family: Family) -> IpAddr {
+        match family {
+            Family::V4 => IpAddr::V4(self.cfg.peer.unwrap_or(crate::wire::ip::MCAST_V4)),
+            Family::V6 => IpAddr::V6(self.cfg.peer6.unwrap_or(crate::wire::ip::MCAST_V6)),
+        }
+    }
+
+    /// Unicast mode for `family`: adverts go to the peer and are accepted only from it.
+    pub fn unicast_peer(&self, family: Family) -> Option<IpAddr> {
+        match family {
+            Family::V4 => self.cfg.peer.map(IpAddr::V4),
+            Family::V6 => self.cfg.peer6.map(IpAddr::V6),
+        }
+    }
+
+    pub fn record_transition(&mut self, from: State, to: State, reason: &str, at: f64) {
+        self.last_transition = Some(TransitionInfo {
+            from: from.to_string(),
+            to: to.to_string(),
+            reason: reason.to_string(),
+            at,
+        });
+    }
+
+    /// Seconds since the current master was last heard, for status.
+    pub fn master_seen_ago(&self, now: Instant) -> Option<(IpAddr, f64)> {
+        self.machine
+            .last_peer()
+            .map(|(src, at)| (src, now.saturating_duration_since(at).as_secs_f64()))
+    }
+}

@@ -1,0 +1,951 @@
+//! The userspace engine's event loop on Linux: tokio current-thread, one task per socket
+//! reading datagrams, everything else (timers, packets, link events, control requests,
+//! signals) handled in one place so the machines never race each other.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::config::{self, CarpGroup, Model};
+use crate::control::{self, ForcedState, Request, server::Call};
+use crate::hooks::{HookEvent, HookRunner};
+use crate::logging::{Log, RateLimit};
+use crate::operator::OperatorState;
+use crate::platform::linux::addresses::AddressControl;
+use crate::platform::linux::announce::Announcer;
+use crate::platform::linux::carp_socket::{CarpSocket, Received};
+use crate::platform::linux::links::{self, LinkEvent};
+use crate::proto::{AdminRequest, Family, Input, Output, State};
+use crate::status::GlobalStatus;
+use crate::wire::carp::Repr;
+
+use super::group::{Group, machine_config};
+use super::receive::{self, Datagram};
+use super::{EngineError, Options, report, unix_now};
+
+/// Demotion a maintenance mode adds, as OPNsense does.
+const MAINTENANCE_DEMOTION: i32 = 240;
+/// At most one log line per (interface, drop reason) in this interval.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
+/// How long shutdown waits for the final hooks.
+const SHUTDOWN_HOOKS_LIMIT: Duration = Duration::from_secs(10);
+
+/// Run the userspace engine until SIGTERM/SIGINT. Builds its own current-thread runtime.
+pub fn run(opts: Options, log: Log) -> Result<(), EngineError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(EngineError::io("tokio runtime"))?;
+    rt.block_on(async move {
+        let mut daemon = Daemon::start(opts, log).await?;
+        let result = daemon.serve().await;
+        daemon.shutdown().await;
+        result
+    })
+}
+
+/// One parent interface: its sockets, announcer and own addresses.
+struct Iface {
+    ifindex: Option<u32>,
+    up: bool,
+    v4: Option<Arc<CarpSocket>>,
+    v6: Option<Arc<CarpSocket>>,
+    announcer: Option<Announcer>,
+    /// The interface's own addresses (not carpd's), to recognise echoes of our adverts.
+    own: Vec<IpAddr>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Iface {
+    fn socket(&self, family: Family) -> Option<&Arc<CarpSocket>> {
+        match family {
+            Family::V4 => self.v4.as_ref(),
+            Family::V6 => self.v6.as_ref(),
+        }
+    }
+    fn close(&mut self) {
+        for r in self.readers.drain(..) {
+            r.abort();
+        }
+        self.v4 = None;
+        self.v6 = None;
+        self.announcer = None;
+    }
+}
+
+struct Daemon {
+    opts: Options,
+    log: Log,
+    model: Model,
+    groups: Vec<Group>,
+    ifaces: BTreeMap<String, Iface>,
+    addrs: AddressControl,
+    hooks: HookRunner,
+    operator: OperatorState,
+    allow: bool,
+    /// Drops that belong to no configured VHID (wrong vhid, malformed), by reason.
+    unmatched_drops: BTreeMap<String, u64>,
+    limiter: RateLimit,
+    packets_tx: mpsc::UnboundedSender<(String, Received)>,
+    packets: mpsc::UnboundedReceiver<(String, Received)>,
+    links: mpsc::UnboundedReceiver<LinkEvent>,
+    calls: mpsc::Receiver<Call>,
+    control_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Daemon {
+    async fn start(opts: Options, log: Log) -> Result<Daemon, EngineError> {
+        let loaded = config::load(&opts.config)?;
+        for w in &loaded.warnings {
+            log.warn(&w.to_string());
+        }
+        let model = loaded.model;
+        let operator = OperatorState::load(&opts.paths.persistent_state())
+            .map_err(|e| EngineError::State(e.to_string()))?;
+        if operator.maintenance {
+            log.info("persistent maintenance mode is on: starting demoted");
+        }
+        std::fs::create_dir_all(&opts.paths.run_dir).map_err(EngineError::io(format!(
+            "creating {}",
+            opts.paths.run_dir.display()
+        )))?;
+        let (call_tx, calls) = mpsc::channel(64);
+        let control_task = control::server::serve(&opts.paths.control_socket(), call_tx)
+            .await
+            .map_err(EngineError::io(format!(
+                "control socket {}",
+                opts.paths.control_socket().display()
+            )))?;
+        let pidfile = opts.paths.pidfile();
+        std::fs::write(&pidfile, format!("{}\n", std::process::id()))
+            .map_err(EngineError::io(format!("writing {}", pidfile.display())))?;
+        let hooks = if opts.hooks {
+            HookRunner::new(opts.paths.hooks_dir.clone(), opts.hook_timeout)
+        } else {
+            HookRunner::disabled()
+        };
+        let addrs = AddressControl::new()
+            .await
+            .map_err(EngineError::io("rtnetlink"))?;
+        let links = links::watch().map_err(EngineError::io("link events"))?;
+        let (packets_tx, packets) = mpsc::unbounded_channel();
+        let mut daemon = Daemon {
+            groups: Vec::new(),
+            ifaces: BTreeMap::new(),
+            addrs,
+            hooks,
+            operator,
+            allow: true,
+            unmatched_drops: BTreeMap::new(),
+            limiter: RateLimit::default(),
+            packets_tx,
+            packets,
+            links,
+            calls,
+            control_task: Some(control_task),
+            model: Model::default(),
+            opts,
+            log,
+        };
+        daemon.log.info(&format!(
+            "userspace engine: {} VHIDs on {} interfaces, preempt {}",
+            model.groups.len(),
+            model
+                .groups
+                .iter()
+                .map(|g| g.device.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            if model.ha.preempt() { "on" } else { "off" }
+        ));
+        daemon.model = Model {
+            groups: Vec::new(),
+            ..model.clone()
+        };
+        let stale = daemon.stale_addresses().await;
+        for cfg in model.groups {
+            daemon.add_group(cfg, &stale).await;
+        }
+        daemon.remove_foreign_stale(&stale).await;
+        let now = Instant::now();
+        let demotion = daemon.demotion();
+        for i in 0..daemon.groups.len() {
+            daemon.groups[i]
+                .machine
+                .handle_input(now, Input::Demotion(demotion));
+        }
+        for dev in daemon.ifaces.keys().cloned().collect::<Vec<_>>() {
+            daemon.link_changed(&dev, now);
+        }
+        daemon.flush().await;
+        Ok(daemon)
+    }
+
+    /// The main loop; returns on SIGTERM/SIGINT.
+    async fn serve(&mut self) -> Result<(), EngineError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(EngineError::io("SIGTERM"))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(EngineError::io("SIGINT"))?;
+        let mut hup = signal(SignalKind::hangup()).map_err(EngineError::io("SIGHUP"))?;
+        loop {
+            let deadline = self
+                .groups
+                .iter()
+                .filter_map(|g| g.machine.poll_timeout())
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    let now = Instant::now();
+                    for g in &mut self.groups {
+                        if g.machine.poll_timeout().is_some_and(|t| t <= now) {
+                            g.machine.handle_timeout(now);
+                        }
+                    }
+                }
+                Some((dev, packet)) = self.packets.recv() => self.on_packet(&dev, packet),
+                Some(event) = self.links.recv() => self.on_link(event).await,
+                Some((req, reply)) = self.calls.recv() => {
+                    let answer = self.on_request(req).await;
+                    let _ = reply.send(answer);
+                }
+                _ = hup.recv() => {
+                    let answer = self.reload().await;
+                    self.log.info(&format!("SIGHUP: reload: {answer}"));
+                }
+                _ = term.recv() => { self.log.info("SIGTERM: leaving"); return Ok(()); }
+                _ = int.recv() => { self.log.info("SIGINT: leaving"); return Ok(()); }
+            }
+            self.flush().await;
+        }
+    }
+
+    /// Graceful exit: bow-out adverts, addresses released, hooks for INIT, socket removed.
+    async fn shutdown(&mut self) {
+        let now = Instant::now();
+        for g in &mut self.groups {
+            g.machine
+                .handle_input(now, Input::Admin(AdminRequest::Leave));
+        }
+        self.flush().await;
+        self.hooks.drain(SHUTDOWN_HOOKS_LIMIT).await;
+        if let Some(task) = self.control_task.take() {
+            task.abort();
+        }
+        for iface in self.ifaces.values_mut() {
+            iface.close();
+        }
+        let _ = std::fs::remove_file(self.opts.paths.control_socket());
+        let _ = std::fs::remove_file(self.opts.paths.pidfile());
+        self.log.info("stopped");
+    }
+
+    fn demotion(&self) -> i32 {
+        let mut total = self.operator.total_demotion();
+        if self.model.maintenance && !self.operator.maintenance {
+            total = total.saturating_add(MAINTENANCE_DEMOTION);
+        }
+        total
+    }
+
+    fn maintenance(&self) -> bool {
+        self.operator.maintenance || self.model.maintenance
+    }
+
+    // ---- groups and interfaces -------------------------------------------------------
+
+    /// carpd-marked addresses present now (a previous carpd's, if it died without cleanup).
+    async fn stale_addresses(&self) -> Vec<(String, config::IpPrefix)> {
+        match self.addrs.list(None).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|a| a.carpd)
+                .map(|a| (a.ifname, a.prefix))
+                .collect(),
+            Err(err) => {
+                self.log
+                    .warn(&format!("cannot list addresses to reconcile: {err}"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Marked addresses no configured VHID owns are removed at once.
+    async fn remove_foreign_stale(&self, stale: &[(String, config::IpPrefix)]) {
+        for (dev, prefix) in stale {
+            let owned = self.groups.iter().any(|g| {
+                &g.cfg.device == dev && g.cfg.addresses.iter().any(|a| a.prefix == *prefix)
+            });
+            if owned {
+                continue;
+            }
+            self.log.info(&format!(
+                "removing {prefix} from {dev}: left by an earlier carpd, no longer configured"
+            ));
+            if let Ok(ifindex) = self.addrs.ifindex(dev).await
+                && let Err(err) = self.addrs.remove(ifindex, *prefix).await
+            {
+                self.log
+                    .warn(&format!("cannot remove {prefix} from {dev}: {err}"));
+            }
+        }
+    }
+
+    async fn add_group(&mut self, cfg: CarpGroup, stale: &[(String, config::IpPrefix)]) {
+        let dev = cfg.device.clone();
+        let mut group = Group::new(cfg, &self.model.ha, self.opts.replay_guard, rand::random());
+        group.stale = stale
+            .iter()
+            .any(|(d, p)| *d == dev && group.cfg.addresses.iter().any(|a| a.prefix == *p));
+        if group.stale {
+            self.log.info(&format!(
+                "carp: {}: VIPs of an earlier carpd found; kept until the election settles",
+                group.cfg.name()
+            ));
+        }
+        self.model.groups.push(group.cfg.clone());
+        self.groups.push(group);
+        if !self.ifaces.contains_key(&dev) {
+            let iface = Iface {
+                ifindex: None,
+                up: false,
+                v4: None,
+                v6: None,
+                announcer: None,
+                own: Vec::new(),
+                readers: Vec::new(),
+            };
+            self.ifaces.insert(dev.clone(), iface);
+        }
+        self.open_iface(&dev).await;
+    }
+
+    /// (Re)open sockets of `dev` for the families its groups need. A missing interface or
+    /// one without an own address to send from stays down (its VHIDs stay INIT).
+    async fn open_iface(&mut self, dev: &str) {
+        let need_v4 = self
+            .groups
+            .iter()
+            .any(|g| g.cfg.device == dev && g.has_family(Family::V4));
+        let need_v6 = self
+            .groups
+            .iter()
+            .any(|g| g.cfg.device == dev && g.has_family(Family::V6));
+        let state = links::link_state(dev).await;
+        let ifindex = self.addrs.ifindex(dev).await.ok();
+        let own: Vec<_> = match ifindex {
+            Some(ix) => self
+                .addrs
+                .list(Some(ix))
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|a| !a.carpd)
+                .map(|a| a.prefix.addr)
+                .collect(),
+            None => Vec::new(),
+        };
+        let vips: Vec<IpAddr> = self
+            .groups
+            .iter()
+            .filter(|g| g.cfg.device == dev)
+            .flat_map(|g| g.cfg.addresses.iter().map(|a| a.prefix.addr))
+            .collect();
+        let log = self.log.clone();
+        let tx = self.packets_tx.clone();
+        let Some(iface) = self.ifaces.get_mut(dev) else {
+            return;
+        };
+        iface.ifindex = ifindex;
+        iface.own = own.clone();
+        iface.up = matches!(state, Ok(Some(ref l)) if l.up);
+        if ifindex.is_none() {
+            log.warn(&format!(
+                "interface {dev} does not exist: its VHIDs stay INIT"
+            ));
+            iface.up = false;
+            return;
+        }
+        let src4 = own.iter().find_map(|a| match a {
+            IpAddr::V4(v) if !vips.contains(a) => Some(*v),
+            _ => None,
+        });
+        let src6 = own.iter().find_map(|a| match a {
+            IpAddr::V6(v) if v.is_unicast_link_local() => Some(*v),
+            _ => None,
+        });
+        if need_v4 && iface.v4.is_none() {
+            match src4 {
+                Some(src) => match CarpSocket::open_v4(dev, src) {
+                    Ok(s) => iface.v4 = Some(Arc::new(s)),
+                    Err(err) => log.error(&format!("{dev}: cannot open IPv4 CARP socket: {err}")),
+                },
+                None => log.warn(&format!(
+                    "{dev} has no IPv4 address of its own to send adverts from: its IPv4 VHIDs stay INIT"
+                )),
+            }
+        }
+        if need_v6 && iface.v6.is_none() {
+            match src6 {
+                Some(src) => match CarpSocket::open_v6(dev, src) {
+                    Ok(s) => iface.v6 = Some(Arc::new(s)),
+                    Err(err) => log.error(&format!("{dev}: cannot open IPv6 CARP socket: {err}")),
+                },
+                None => log.warn(&format!(
+                    "{dev} has no IPv6 link-local address to send adverts from: its IPv6 VHIDs stay INIT"
+                )),
+            }
+        }
+        if iface.announcer.is_none() {
+            match Announcer::open(dev) {
+                Ok(a) => iface.announcer = Some(a),
+                Err(err) => log.warn(&format!("{dev}: cannot announce (GARP/NA): {err}")),
+            }
+        }
+        if iface.readers.is_empty() {
+            for sock in [iface.v4.clone(), iface.v6.clone()].into_iter().flatten() {
+                let tx = tx.clone();
+                let log = log.clone();
+                let dev = dev.to_string();
+                iface.readers.push(tokio::spawn(async move {
+                    loop {
+                        match sock.recv().await {
+                            Ok(packet) => {
+                                if tx.send((dev.clone(), packet)).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(err) => {
+                                log.warn(&format!("{dev}: receive: {err}"));
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                        }
+                    }
+                }));
+            }
+        }
+    }
+
+    /// Whether `g` can run: its interface is up and has a socket for each family it uses.
+    fn usable(&self, g: &Group) -> bool {
+        let Some(iface) = self.ifaces.get(&g.cfg.device) else {
+            return false;
+        };
+        iface.up
+            && [Family::V4, Family::V6]
+                .into_iter()
+                .all(|f| !g.has_family(f) || iface.socket(f).is_some())
+    }
+
+    /// Tell every machine on `dev` whether it can run now.
+    fn link_changed(&mut self, dev: &str, now: Instant) {
+        for i in 0..self.groups.len() {
+            if self.groups[i].cfg.device != dev {
+                continue;
+            }
+            let up = self.usable(&self.groups[i]);
+            self.groups[i].machine.handle_input(now, Input::Link { up });
+        }
+    }
+
+    async fn on_link(&mut self, event: LinkEvent) {
+        let Some(iface) = self.ifaces.get(&event.ifname) else {
+            return;
+        };
+        if iface.up == event.up && iface.ifindex == Some(event.ifindex) {
+            return;
+        }
+        self.log.info(&format!(
+            "{}: link {}",
+            event.ifname,
+            if event.up { "up" } else { "down" }
+        ));
+        if event.up {
+            self.open_iface(&event.ifname).await;
+        } else if let Some(iface) = self.ifaces.get_mut(&event.ifname) {
+            iface.up = false;
+        }
+        self.link_changed(&event.ifname, Instant::now());
+    }
+
+    // ---- packets -----------------------------------------------------------------------
+
+    fn on_packet(&mut self, dev: &str, packet: Received) {
+        if !self.allow {
+            return;
+        }
+        let now = Instant::now();
+        let Some(iface) = self.ifaces.get(dev) else {
+            return;
+        };
+        let dg = Datagram {
+            family: packet.family,
+            src: packet.src,
+            ttl: packet.ttl,
+            payload: &packet.payload,
+        };
+        let own = &iface.own;
+        let verdict = receive::check(
+            &dg,
+            self.groups
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.cfg.device == dev),
+            |a| own.contains(a),
+        );
+        match verdict {
+            Ok((i, advert)) => {
+                let g = &mut self.groups[i];
+                g.counters.adverts_received += 1;
+                g.machine.handle_input(now, Input::Advert(advert));
+            }
+            Err((index, drop)) => {
+                let name = drop.stat_name();
+                match index {
+                    Some(i) => self.groups[i].counters.drop(name),
+                    None => *self.unmatched_drops.entry(name.to_string()).or_default() += 1,
+                }
+                let key = format!("{dev}/{name}");
+                if let Some(suppressed) = self.limiter.allow(&key, now, DROP_LOG_EVERY) {
+                    let more = if suppressed > 0 {
+                        format!(" ({suppressed} more since the last line)")
+                    } else {
+                        String::new()
+                    };
+                    self.log.warn(&format!(
+                        "carp: {dev}: dropped a packet from {} ({name}){more}",
+                        packet.src
+                    ));
+                }
+            }
+        }
+    }
+
+    // ---- outputs -----------------------------------------------------------------------
+
+    /// Carry out everything the machines asked for, in their order.
+    async fn flush(&mut self) {
+        for i in 0..self.groups.len() {
+            while let Some(out) = self.groups[i].machine.poll_output() {
+                self.carry_out(i, out).await;
+            }
+            // VIPs a crashed carpd left stay only while this node may still become MASTER.
+            let g = &self.groups[i];
+            if g.stale && g.state() != State::Master && g.machine.last_peer().is_some()
+                || g.stale && g.state() == State::Init
+            {
+                self.groups[i].stale = false;
+                self.release(i).await;
+            }
+        }
+    }
+
+    async fn carry_out(&mut self, i: usize, out: Output) {
+        match out {
+            Output::SendAdvert {
+                family,
+                advbase,
+                advskew,
+                counter,
+            } => self.send_advert(i, family, advbase, advskew, counter),
+            Output::ClaimAddresses => {
+                self.groups[i].stale = false;
+                self.claim(i).await
+            }
+            Output::ReleaseAddresses => self.release(i).await,
+            Output::Announce => self.announce(i),
+            Output::Transition { from, to, reason } => {
+                let g = &mut self.groups[i];
+                g.record_transition(from, to, reason.as_str(), unix_now());
+                self.log.info(&format!(
+                    "carp: {}: {from} -> {to} ({reason})",
+                    g.cfg.name()
+                ));
+                self.hooks
+                    .submit(hook_event(&g.cfg, from, to, reason.as_str()));
+            }
+            Output::Dropped(reason) => self.groups[i].counters.drop(reason.stat_name()),
+        }
+    }
+
+    fn send_advert(&mut self, i: usize, family: Family, advbase: u8, advskew: u8, counter: u64) {
+        let g = &mut self.groups[i];
+        let Some(sock) = self
+            .ifaces
+            .get(&g.cfg.device)
+            .and_then(|f| f.socket(family))
+        else {
+            return;
+        };
+        let header = Repr {
+            vhid: g.cfg.vhid,
+            advskew,
+            advbase,
+            demote: 0,
+            counter,
+            hmac: g.auth.compute(counter),
+        }
+        .to_bytes();
+        match sock.send(g.destination(family), &header) {
+            Ok(()) => g.counters.adverts_sent += 1,
+            Err(err) => {
+                g.counters.drop("senderr");
+                let key = format!("{}/senderr", g.cfg.name());
+                if self
+                    .limiter
+                    .allow(&key, Instant::now(), DROP_LOG_EVERY)
+                    .is_some()
+                {
+                    self.log.warn(&format!(
+                        "carp: {}: cannot send advert: {err}",
+                        g.cfg.name()
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn claim(&self, i: usize) {
+        let g = &self.groups[i];
+        let Some(ifindex) = self.ifaces.get(&g.cfg.device).and_then(|f| f.ifindex) else {
+            return;
+        };
+        for a in &g.cfg.addresses {
+            if let Err(err) = self.addrs.add(ifindex, a.prefix).await {
+                self.log.error(&format!(
+                    "carp: {}: cannot add {}: {err}",
+                    g.cfg.name(),
+                    a.prefix
+                ));
+            }
+        }
+    }
+
+    async fn release(&self, i: usize) {
+        let g = &self.groups[i];
+        let Some(ifindex) = self.ifaces.get(&g.cfg.device).and_then(|f| f.ifindex) else {
+            return;
+        };
+        for a in &g.cfg.addresses {
+            if let Err(err) = self.addrs.remove(ifindex, a.prefix).await {
+                self.log.error(&format!(
+                    "carp: {}: cannot remove {}: {err}",
+                    g.cfg.name(),
+                    a.prefix
+                ));
+            }
+        }
+    }
+
+    fn announce(&self, i: usize) {
+        let g = &self.groups[i];
+        let Some(announcer) = self
+            .ifaces
+            .get(&g.cfg.device)
+            .and_then(|f| f.announcer.as_ref())
+        else {
+            return;
+        };
+        for a in &g.cfg.addresses {
+            let sent = match a.prefix.addr {
+                IpAddr::V4(v4) => announcer.garp(v4),
+                IpAddr::V6(v6) => announcer.unsolicited_na(v6),
+            };
+            if let Err(err) = sent {
+                self.log.warn(&format!(
+                    "carp: {}: cannot announce {}: {err}",
+                    g.cfg.name(),
+                    a.prefix.addr
+                ));
+            }
+        }
+    }
+
+    // ---- control -----------------------------------------------------------------------
+
+    async fn on_request(&mut self, req: Request) -> serde_json::Value {
+        let now = Instant::now();
+        match req {
+            Request::Status => {
+                let report = self.status(now);
+                control::ok(serde_json::json!({ "report": report }))
+            }
+            Request::Reload => self.reload().await,
+            Request::HooksReplay => {
+                for g in &self.groups {
+                    let state = g.state();
+                    self.hooks
+                        .submit(hook_event(&g.cfg, state, state, "replay"));
+                }
+                control::ok(serde_json::json!({ "replayed": self.groups.len() }))
+            }
+            Request::Maintenance { enter, persistent } => {
+                self.maintenance_request(enter, persistent, now)
+            }
+            Request::Demote { name, delta, clear } => {
+                let mut next = self.operator.clone();
+                let result = if clear {
+                    next.clear(&name)
+                } else {
+                    next.demote(&name, delta)
+                };
+                match result {
+                    Ok(()) => {
+                        self.operator = next;
+                        self.apply_demotion(now);
+                        control::ok(serde_json::json!({ "demotion": self.demotion() }))
+                    }
+                    Err(err) => control::failed(&err.to_string()),
+                }
+            }
+            Request::State {
+                target,
+                vhid,
+                device,
+            } => {
+                let request = match target {
+                    ForcedState::Backup => AdminRequest::ForceBackup,
+                    ForcedState::Master => AdminRequest::ForceMaster,
+                };
+                let mut touched = Vec::new();
+                for g in &mut self.groups {
+                    let selected = vhid.is_none_or(|v| v == g.cfg.vhid)
+                        && device.as_deref().is_none_or(|d| d == g.cfg.device);
+                    if selected {
+                        g.machine.handle_input(now, Input::Admin(request));
+                        touched.push(g.cfg.name());
+                    }
+                }
+                if touched.is_empty() {
+                    control::failed("no configured VHID matches")
+                } else {
+                    control::ok(serde_json::json!({ "vhids": touched }))
+                }
+            }
+            Request::Disable | Request::Enable => {
+                let enable = matches!(req, Request::Enable);
+                self.allow = enable;
+                let request = if enable {
+                    AdminRequest::Enable
+                } else {
+                    AdminRequest::Disable
+                };
+                for g in &mut self.groups {
+                    g.machine.handle_input(now, Input::Admin(request));
+                }
+                control::ok(serde_json::json!({ "allow": enable }))
+            }
+        }
+    }
+
+    fn maintenance_request(
+        &mut self,
+        enter: bool,
+        persistent: bool,
+        now: Instant,
+    ) -> serde_json::Value {
+        if !enter && self.model.maintenance {
+            return control::failed(
+                "maintenance mode is set in config.xml (<virtualip_carp_maintenancemode>): leave it there",
+            );
+        }
+        let mut next = self.operator.clone();
+        if enter {
+            next.enter_maintenance();
+        } else {
+            next.leave_maintenance();
+        }
+        // Persist before demoting (enter) and before undemoting (leave): a crash in between
+        // then errs on the side of what the operator asked for.
+        if persistent || !enter {
+            let mut on_disk =
+                OperatorState::load(&self.opts.paths.persistent_state()).unwrap_or_default();
+            on_disk.maintenance = next.maintenance;
+            if let Err(err) = on_disk.save(&self.opts.paths.persistent_state()) {
+                return control::failed(&format!("cannot persist maintenance mode: {err}"));
+            }
+        }
+        self.operator = next;
+        self.apply_demotion(now);
+        self.log.info(&format!(
+            "maintenance mode {}{}: demotion now {}",
+            if enter { "entered" } else { "left" },
+            if persistent { " (persistent)" } else { "" },
+            self.demotion()
+        ));
+        control::ok(serde_json::json!({
+            "maintenance": self.maintenance(),
+            "persistent": persistent,
+            "demotion": self.demotion(),
+        }))
+    }
+
+    fn apply_demotion(&mut self, now: Instant) {
+        let demotion = self.demotion();
+        for g in &mut self.groups {
+            g.machine.handle_input(now, Input::Demotion(demotion));
+        }
+    }
+
+    fn status(&self, now: Instant) -> crate::status::StatusReport {
+        let vhids = self
+            .groups
+            .iter()
+            .map(|g| report::vhid_status(g, now, self.hooks.results(&g.cfg.device, g.cfg.vhid)))
+            .collect();
+        let mut demotions = self.operator.demotions.clone();
+        if self.maintenance() {
+            demotions.insert("maintenance".to_string(), MAINTENANCE_DEMOTION);
+        }
+        report::report(
+            vhids,
+            GlobalStatus {
+                demotion: self.demotion(),
+                demotions,
+                allow: self.allow,
+                maintenance: self.maintenance(),
+                preempt: self.model.ha.preempt(),
+            },
+        )
+    }
+
+    /// Re-read config.xml. Unchanged VHIDs are not touched; a config with errors is refused
+    /// and the running one kept.
+    async fn reload(&mut self) -> serde_json::Value {
+        let loaded = match config::load(&self.opts.config) {
+            Ok(l) => l,
+            Err(config::LoadError::Invalid { errors, .. }) => {
+                let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                self.log.error(&format!(
+                    "reload refused, the running configuration stays: {}",
+                    list.join("; ")
+                ));
+                return serde_json::json!({
+                    "status": "failed",
+                    "reason": "configuration has errors; the running one is kept",
+                    "errors": list,
+                });
+            }
+            Err(err) => {
+                self.log.error(&format!("reload refused: {err}"));
+                return control::failed(&format!("{err}; the running configuration is kept"));
+            }
+        };
+        let new = loaded.model;
+        let now = Instant::now();
+        let (mut added, mut changed, mut removed, mut unchanged) = (vec![], vec![], vec![], 0);
+        // Removed VHIDs leave gracefully.
+        let mut i = 0;
+        while i < self.groups.len() {
+            let cfg = &self.groups[i].cfg;
+            if new.group(&cfg.device, cfg.vhid).is_none() {
+                removed.push(cfg.name());
+                self.groups[i]
+                    .machine
+                    .handle_input(now, Input::Admin(AdminRequest::Leave));
+                while let Some(out) = self.groups[i].machine.poll_output() {
+                    self.carry_out(i, out).await;
+                }
+                self.groups.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let preempt_changed = new.ha.preempt() != self.model.ha.preempt();
+        self.model.ha = new.ha.clone();
+        self.model.maintenance = new.maintenance;
+        for cfg in new.groups {
+            match self
+                .groups
+                .iter()
+                .position(|g| g.cfg.device == cfg.device && g.cfg.vhid == cfg.vhid)
+            {
+                Some(i) if self.groups[i].cfg == cfg && !preempt_changed => unchanged += 1,
+                Some(i) => {
+                    changed.push(cfg.name());
+                    self.update_group(i, cfg, now).await;
+                }
+                None => {
+                    added.push(cfg.name());
+                    let dev = cfg.device.clone();
+                    self.add_group(cfg, &[]).await;
+                    let last = self.groups.len() - 1;
+                    let demotion = self.demotion();
+                    self.groups[last]
+                        .machine
+                        .handle_input(now, Input::Demotion(demotion));
+                    let up = self.usable(&self.groups[last]);
+                    self.groups[last]
+                        .machine
+                        .handle_input(now, Input::Link { up });
+                    let _ = dev;
+                }
+            }
+        }
+        self.model.groups = self.groups.iter().map(|g| g.cfg.clone()).collect();
+        self.apply_demotion(now);
+        self.log.info(&format!(
+            "reload: {} added, {} changed, {} removed, {unchanged} unchanged",
+            added.len(),
+            changed.len(),
+            removed.len()
+        ));
+        control::ok(serde_json::json!({
+            "added": added, "changed": changed, "removed": removed, "unchanged": unchanged,
+        }))
+    }
+
+    /// Apply a changed group in place: new timing/key/peers take effect without a flap; a
+    /// MASTER adds new addresses and drops removed ones.
+    async fn update_group(&mut self, i: usize, cfg: CarpGroup, now: Instant) {
+        let old = std::mem::replace(&mut self.groups[i].cfg, cfg);
+        let g = &mut self.groups[i];
+        g.auth = super::group::auth_for(&g.cfg);
+        let mc = machine_config(&g.cfg, &self.model.ha, self.opts.replay_guard);
+        g.machine.set_config(now, mc);
+        if g.state() == State::Master
+            && let Some(ifindex) = self.ifaces.get(&g.cfg.device).and_then(|f| f.ifindex)
+        {
+            for a in old
+                .addresses
+                .iter()
+                .filter(|a| !g.cfg.addresses.contains(a))
+            {
+                if let Err(err) = self.addrs.remove(ifindex, a.prefix).await {
+                    self.log
+                        .error(&format!("cannot remove {}: {err}", a.prefix));
+                }
+            }
+            for a in g
+                .cfg
+                .addresses
+                .iter()
+                .filter(|a| !old.addresses.contains(a))
+            {
+                if let Err(err) = self.addrs.add(ifindex, a.prefix).await {
+                    self.log.error(&format!("cannot add {}: {err}", a.prefix));
+                }
+            }
+        }
+        let dev = self.groups[i].cfg.device.clone();
+        self.open_iface(&dev).await;
+    }
+}
+
+fn hook_event(cfg: &CarpGroup, from: State, to: State, reason: &str) -> HookEvent {
+    HookEvent {
+        vhid: cfg.vhid,
+        device: cfg.device.clone(),
+        state: to,
+        previous: from,
+        reason: reason.to_string(),
+        addresses: cfg
+            .addresses
+            .iter()
+            .map(|a| a.prefix.addr.to_string())
+            .collect(),
+    }
+}
