@@ -1,3 +1,5 @@
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
 //! Runs real carpd daemons (userspace engine) inside the lab's namespaces and reads their
 //! state through the real control socket, as an admin would with `carpd status --json`.
 
