@@ -66,9 +66,11 @@ pub fn check<'g>(
     if dg.payload.len() < 8 {
         return Err((None, Drop::BadLen));
     }
-    // VRRPv2 shares CARP's first byte, so only VRRPv3 is told apart; a VRRPv2 packet fails the
-    // CARP checks below like any other malformed advert, as it does in FreeBSD.
-    if vrrp::classify(dg.payload) == Proto112::VrrpV3 {
+    // Well-formed VRRP is somebody else's protocol, not an attack on ours: counted apart.
+    if matches!(
+        vrrp::classify(dg.payload),
+        Proto112::VrrpV2 | Proto112::VrrpV3
+    ) {
         return Err((None, Drop::Vrrp));
     }
     let packet = Packet::new_checked(dg.payload).map_err(|e| (None, from_parse(e)))?;
