@@ -94,10 +94,10 @@ impl Machine {
         match self.state {
             State::Init => {
                 if self.runnable() {
-                    self.to_backup(now, Reason::InitializationComplete);
+                    self.enter_backup(now, Reason::InitializationComplete);
                 }
             }
-            _ if !self.runnable() => self.to_init(Reason::CarpDisabled),
+            _ if !self.runnable() => self.enter_init(Reason::CarpDisabled),
             State::Backup => {
                 let interval = self.master_down_interval();
                 for family in FAMILIES {
@@ -138,9 +138,9 @@ impl Machine {
             Input::Link { up } => {
                 self.link_up = up;
                 if !up {
-                    self.to_init(Reason::HardwareInterfaceDown);
+                    self.enter_init(Reason::HardwareInterfaceDown);
                 } else if self.state == State::Init && self.runnable() {
-                    self.to_backup(now, Reason::InitializationComplete);
+                    self.enter_backup(now, Reason::InitializationComplete);
                 }
             }
             Input::Advert(advert) => self.handle_advert(now, advert),
@@ -170,7 +170,7 @@ impl Machine {
             State::Init => {}
             State::Backup => {
                 if self.master_down.iter().flatten().any(|&t| t <= now) {
-                    self.to_master(now, Reason::MasterTimedOut);
+                    self.enter_master(now, Reason::MasterTimedOut);
                 }
             }
             State::Master => {
@@ -234,7 +234,7 @@ impl Machine {
             State::Master => {
                 // FreeBSD yields on a tie too: no address tie-break (carp-spec §3.3).
                 if timing(self.config.advbase, self.own_skew()) >= peer {
-                    self.to_backup(now, Reason::MoreFrequentAdvertisement);
+                    self.enter_backup(now, Reason::MoreFrequentAdvertisement);
                 } else {
                     self.reannounce(now);
                 }
@@ -244,9 +244,9 @@ impl Machine {
                 let own_deadline = Duration::from_secs(3 * u64::from(self.config.advbase))
                     + skew_duration(self.own_skew());
                 if self.config.preempt && own < peer {
-                    self.to_master(now, Reason::PreemptingSlowerMaster);
+                    self.enter_master(now, Reason::PreemptingSlowerMaster);
                 } else if own_deadline < peer {
-                    self.to_master(now, Reason::MasterWillTimeOut);
+                    self.enter_master(now, Reason::MasterWillTimeOut);
                 } else {
                     let interval = self.master_down_interval();
                     self.master_down[family_index(advert.family)] = Some(now + interval);
@@ -284,22 +284,22 @@ impl Machine {
         match request {
             AdminRequest::ForceBackup => {
                 if self.state == State::Master {
-                    self.to_backup(now, Reason::UserRequested);
+                    self.enter_backup(now, Reason::UserRequested);
                 }
             }
             AdminRequest::ForceMaster => {
                 if self.state == State::Backup {
-                    self.to_master(now, Reason::UserRequested);
+                    self.enter_master(now, Reason::UserRequested);
                 }
             }
             AdminRequest::Disable => {
                 self.allowed = false;
-                self.to_init(Reason::CarpDisabled);
+                self.enter_init(Reason::CarpDisabled);
             }
             AdminRequest::Enable => {
                 self.allowed = true;
                 if self.state == State::Init && self.runnable() {
-                    self.to_backup(now, Reason::CarpEnabled);
+                    self.enter_backup(now, Reason::CarpEnabled);
                 }
             }
             AdminRequest::Leave => {
@@ -319,7 +319,7 @@ impl Machine {
                     }
                 }
                 self.allowed = false;
-                self.to_init(Reason::Leaving);
+                self.enter_init(Reason::Leaving);
             }
         }
     }
@@ -369,7 +369,7 @@ impl Machine {
         from
     }
 
-    fn to_master(&mut self, now: Instant, reason: Reason) {
+    fn enter_master(&mut self, now: Instant, reason: Reason) {
         self.transition(State::Master, reason);
         self.master_down = [None; 2];
         self.outputs.push_back(Output::ClaimAddresses);
@@ -383,7 +383,7 @@ impl Machine {
         self.last_reannounce = Some(now);
     }
 
-    fn to_backup(&mut self, now: Instant, reason: Reason) {
+    fn enter_backup(&mut self, now: Instant, reason: Reason) {
         let from = self.transition(State::Backup, reason);
         if from == State::Master {
             self.outputs.push_back(Output::ReleaseAddresses);
@@ -397,7 +397,7 @@ impl Machine {
         }
     }
 
-    fn to_init(&mut self, reason: Reason) {
+    fn enter_init(&mut self, reason: Reason) {
         if self.state == State::Init {
             return;
         }
