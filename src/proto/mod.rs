@@ -5,7 +5,14 @@
 //! clock or touches the OS, so the simulator in `tests/` drives exactly the code the engine runs.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod machine;
+mod replay;
+#[cfg(test)]
+mod tests;
+
+pub use machine::Machine;
 
 /// CARP states as the kernel names them (`CARP_STATES`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -93,7 +100,9 @@ pub struct MachineConfig {
     pub announce_count: u8,
     /// Beyond FreeBSD: send a bow-out advert (advbase 255 / advskew 255) on a graceful leave.
     pub bow_out: bool,
-    /// Drop adverts whose counter lies in a range already seen from the same source.
+    /// Beyond FreeBSD: drop adverts whose (source, counter) was already seen (carp-spec §2.3 has
+    /// no replay check, and the HMAC does not cover advbase/advskew, so a captured advert
+    /// replayed with other timing would be believed). Also makes counter adoption monotonic.
     pub replay_guard: bool,
 }
 
@@ -158,21 +167,29 @@ pub enum Output {
         to: State,
         reason: Reason,
     },
-    /// An advert the machine refused (counted by the runtime).
+    /// An advert was discarded before it could influence the election; the runtime counts it.
     Dropped(DropReason),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Why the machine discarded an authenticated advert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum DropReason {
+    /// Same source and counter as an advert already seen: a replay (or a network duplicate,
+    /// which is indistinguishable and harmless to drop).
     Replay,
+    /// Our own advert looped back (switch, hypervisor or multicast loopback).
     Echo,
+    /// An advert of a family this VHID has no addresses in (FreeBSD drops these as `badvhid`).
+    WrongFamily,
 }
 
 impl DropReason {
+    /// Name of the statistics counter the runtime increments.
     pub fn stat_name(self) -> &'static str {
         match self {
             DropReason::Replay => "replay",
             DropReason::Echo => "echo",
+            DropReason::WrongFamily => "badvhid",
         }
     }
 }
@@ -195,54 +212,4 @@ pub fn advert_interval(advbase: u8, advskew: u8, demotion: i32) -> Duration {
 /// The advskew a MASTER sends: `DEMOTE_ADVSKEW` = clamp(advskew + demotion, 0, 240).
 pub fn demoted_skew(advskew: u8, demotion: i32) -> u8 {
     (i64::from(advskew) + i64::from(demotion)).clamp(0, 240) as u8
-}
-
-/// One VHID's CARP state machine.
-#[derive(Debug)]
-pub struct Machine {
-    _private: (),
-}
-
-impl Machine {
-    /// A machine in INIT. `counter` is the random 64-bit start value (carp-spec §2.3), chosen by
-    /// the runtime so that this code stays deterministic.
-    pub fn new(config: MachineConfig, counter: u64) -> Machine {
-        let _ = (config, counter);
-        todo!("proto: Machine::new")
-    }
-    pub fn config(&self) -> &MachineConfig {
-        todo!("proto: config")
-    }
-    /// Change timing/preempt/families in place (reload): no transition unless the rules demand one.
-    pub fn set_config(&mut self, now: Instant, config: MachineConfig) {
-        let _ = (now, config);
-        todo!("proto: set_config")
-    }
-    pub fn state(&self) -> State {
-        todo!("proto: state")
-    }
-    /// Source and time of the last accepted advert from another node.
-    pub fn last_peer(&self) -> Option<(IpAddr, Instant)> {
-        todo!("proto: last_peer")
-    }
-    /// Current total demotion the machine applies to its adverts.
-    pub fn demotion(&self) -> i32 {
-        todo!("proto: demotion")
-    }
-    pub fn handle_input(&mut self, now: Instant, input: Input) {
-        let _ = (now, input);
-        todo!("proto: handle_input")
-    }
-    /// When the runtime must call [`Machine::handle_timeout`] next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!("proto: poll_timeout")
-    }
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!("proto: handle_timeout")
-    }
-    /// Next thing the runtime must do, in order.
-    pub fn poll_output(&mut self) -> Option<Output> {
-        todo!("proto: poll_output")
-    }
 }
