@@ -785,6 +785,19 @@ fn template_runs_as_shipped() {
         calls,
         ["logger -t carpd-hook -- 1@vtnet0: BACKUP -> MASTER, now serving: 192.0.2.1 2001:db8::1"]
     );
+    let (out, calls) = bench.run(
+        "TEMPLATE",
+        &["1@vtnet0", "BACKUP"],
+        &[
+            ("CARP_PREVIOUS_STATE", "MASTER"),
+            ("CARP_REASON", "master timed out"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        calls,
+        ["logger -t carpd-hook -- 1@vtnet0: MASTER -> BACKUP (master timed out)"]
+    );
     let (out, calls) = bench.run("TEMPLATE", &["2@vtnet0", "MASTER"], &[]);
     assert!(out.status.success() && calls.is_empty(), "{calls:?}");
 }
