@@ -1,0 +1,1108 @@
+//! Packaging checks, run on Linux: the shell and PHP files parse and pass shellcheck, the
+//! configd actions name real carpd commands (run through configd's own quoting), the port's
+//! pkg-plist matches what its install steps stage, Makefile.crates matches Cargo.lock, and the
+//! transition actions do exactly the right calls - and none for forged arguments - against
+//! recording stand-ins for ifconfig, service and logger.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use clap::Parser;
+
+const CARPD: &str = env!("CARGO_BIN_EXE_carpd");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(rel: &str) -> String {
+    let p = root().join(rel);
+    fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+/// A tool the packaging checks cannot do without. Missing means a broken test machine, never a
+/// reason to pass: scripts/install-deps installs both.
+fn require_tool(tool: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        let ci = if std::env::var_os("CI").is_some() {
+            " (CI is set: the CI image must provide it)"
+        } else {
+            ""
+        };
+        panic!(
+            "`{tool}` is not installed{ci}; run `sudo scripts/install-deps` (Debian package {package})"
+        );
+    }
+}
+
+/// A temporary directory removed on drop, even when the test fails.
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "carpd-packaging-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn write_exec(path: &Path, body: &str) {
+    fs::write(path, body).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// shell and PHP syntax
+
+/// Every POSIX sh file we ship: the rc.d script (and its port copy), the actions, the plugin's
+/// hook and the packaging scripts the port runs.
+const SHELL_FILES: &[&str] = &[
+    "rc.d/carpd",
+    "port/files/carpd.in",
+    "actions/defguard-gateway",
+    "actions/log-transition",
+    "actions/TEMPLATE",
+    "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway",
+    "scripts/stage-install",
+    "scripts/gen-cargo-crates",
+];
+
+#[test]
+fn shell_files_parse_and_pass_shellcheck() {
+    require_tool("shellcheck", "shellcheck");
+    for rel in SHELL_FILES {
+        let path = root().join(rel);
+        let o = Command::new("sh").arg("-n").arg(&path).output().unwrap();
+        assert!(o.status.success(), "sh -n {rel}:\n{}", show(&o));
+        let o = Command::new("shellcheck")
+            .args(["-s", "sh", "-S", "style"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "shellcheck {rel}:\n{}", show(&o));
+        assert!(
+            read(rel).starts_with("#!/bin/sh\n"),
+            "{rel} must start with #!/bin/sh (FreeBSD has no bash in base)"
+        );
+    }
+    for rel in [
+        "rc.d/carpd",
+        "actions/defguard-gateway",
+        "actions/log-transition",
+        "actions/TEMPLATE",
+        "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway",
+        "scripts/stage-install",
+        "scripts/gen-cargo-crates",
+    ] {
+        let mode = fs::metadata(root().join(rel)).unwrap().permissions().mode();
+        assert!(
+            mode & 0o111 != 0,
+            "{rel} must be executable (rc.syshook starts hooks directly)"
+        );
+    }
+}
+
+/// The plugin's hook is a copy of actions/defguard-gateway (the plugin framework copies src/
+/// verbatim; a symlink out of the plugin tree would not survive it).
+#[test]
+fn plugin_hook_is_the_shipped_action() {
+    assert_eq!(
+        read("plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway"),
+        read("actions/defguard-gateway"),
+        "run: cp actions/defguard-gateway plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway"
+    );
+    assert_eq!(
+        read("port/files/carpd.in"),
+        read("rc.d/carpd"),
+        "run: cp rc.d/carpd port/files/carpd.in"
+    );
+}
+
+const PLUGIN_INC: &str = "plugin/net/carpd/src/etc/inc/plugins.inc.d/carpd.inc";
+
+#[test]
+fn plugin_inc_lints_and_registers_service_and_syslog() {
+    require_tool("php", "php-cli");
+    let o = Command::new("php")
+        .arg("-l")
+        .arg(root().join(PLUGIN_INC))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "php -l {PLUGIN_INC}:\n{}", show(&o));
+
+    // Run the hooks with the two core functions they use replaced, once with a carp VIP and
+    // once with only an IP alias.
+    let run = |vips: &str| -> serde_json::Value {
+        let script = format!(
+            r#"if (!function_exists('gettext')) {{ function gettext($s) {{ return $s; }} }}
+function config_read_array($a, $b) {{ return {vips}; }}
+require '{inc}';
+echo json_encode(['services' => carpd_services(), 'syslog' => carpd_syslog()]);"#,
+            inc = root().join(PLUGIN_INC).display()
+        );
+        let o = Command::new("php").arg("-r").arg(&script).output().unwrap();
+        assert!(o.status.success(), "php:\n{}", show(&o));
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)))
+    };
+    let with =
+        run("[['mode' => 'ipalias', 'subnet' => '192.0.2.9'], ['mode' => 'carp', 'vhid' => '1']]");
+    let svc = &with["services"][0];
+    assert_eq!(svc["name"], "carpd");
+    assert_eq!(svc["pidfile"], "/var/run/carpd/supervisor.pid");
+    assert!(
+        read("rc.d/carpd").contains("pidfile=/var/run/carpd/supervisor.pid"),
+        "the dashboard reads the pidfile the rc.d script writes"
+    );
+    let actions = parse_actions();
+    for verb in ["start", "stop", "restart"] {
+        let call = svc["configd"][verb][0].as_str().unwrap();
+        let section = call
+            .strip_prefix("carp ")
+            .unwrap_or_else(|| panic!("configd {verb} must be a `carp` action: {call}"));
+        let act = actions.get(section).unwrap_or_else(|| {
+            panic!("carpd.inc uses `configctl {call}`, not in actions_carp.conf")
+        });
+        assert_eq!(act["command"], format!("/usr/local/etc/rc.d/carpd {verb}"));
+    }
+    assert_eq!(
+        with["syslog"]["carpd"]["facility"],
+        serde_json::json!(["carpd", "carpd-hook"])
+    );
+    let without = run("[['mode' => 'ipalias', 'subnet' => '192.0.2.9']]");
+    assert_eq!(without["services"], serde_json::json!([]));
+}
+
+// ---------------------------------------------------------------------------------------
+// configd actions
+
+const ACTIONS_CONF: &str = "plugin/net/carpd/src/opnsense/service/conf/actions.d/actions_carp.conf";
+
+/// The file as configd's RawConfigParser reads it: `[section]`, `key:value` or `key=value`,
+/// full-line `#`/`;` comments. Duplicates are errors there too.
+fn parse_actions() -> BTreeMap<String, BTreeMap<String, String>> {
+    let text = read(ACTIONS_CONF);
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            assert!(
+                out.insert(name.to_string(), BTreeMap::new()).is_none(),
+                "{ACTIONS_CONF}:{}: duplicate section [{name}]",
+                n + 1
+            );
+            current = Some(name.to_string());
+            continue;
+        }
+        let section = current
+            .as_ref()
+            .unwrap_or_else(|| panic!("{ACTIONS_CONF}:{}: key before any section", n + 1));
+        let split = line
+            .find([':', '='])
+            .unwrap_or_else(|| panic!("{ACTIONS_CONF}:{}: not key:value: {raw}", n + 1));
+        let (k, v) = (line[..split].trim(), line[split + 1..].trim());
+        let sec = out.get_mut(section).unwrap();
+        assert!(
+            sec.insert(k.to_lowercase(), v.to_string()).is_none(),
+            "{ACTIONS_CONF}:{}: duplicate key {k}",
+            n + 1
+        );
+    }
+    out
+}
+
+/// Builds the shell command exactly as configd does: `command`, then `parameters` with every
+/// `%s` replaced by one single-quoted argument (missing ones become ''), or the bare command
+/// when no argument is given (older configd drops `parameters` then).
+fn configd_command(act: &BTreeMap<String, String>, args: &[&str]) -> String {
+    let command = act["command"].clone();
+    let params = act.get("parameters").cloned().unwrap_or_default();
+    if args.is_empty() {
+        return command;
+    }
+    let slots = params.matches("%s").count();
+    assert!(args.len() <= slots, "configd answers `Parameter mismatch`");
+    let mut quoted: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\"'\"'")))
+        .collect();
+    quoted.resize(slots, "''".to_string());
+    let mut out = params.clone();
+    for q in quoted {
+        out = out.replacen("%s", &q, 1);
+    }
+    format!("{command} {out}")
+}
+
+/// What an operator types after `configctl carp <section words>`, per action.
+fn sample_arguments(section: &str) -> Vec<Vec<&'static str>> {
+    match section {
+        "maintenance" => vec![vec!["enter"], vec!["leave"]],
+        "demote" => vec![
+            vec!["service:openvpn", "+50"],
+            vec!["service:openvpn", "-50"],
+            vec!["wan-gw", "clear"],
+        ],
+        "state" => vec![vec!["backup"], vec!["master"]],
+        "state_vhid" => vec![vec!["master", "2"], vec!["backup", "255"]],
+        _ => vec![vec![]],
+    }
+}
+
+#[test]
+fn configd_actions_name_real_carpd_commands() {
+    let actions = parse_actions();
+    // The commands the plugin promises (configctl carp <words>).
+    for needed in [
+        "status",
+        "maintenance",
+        "demote",
+        "state",
+        "state_vhid",
+        "apply",
+        "check",
+        "hooks.replay",
+        "start",
+        "stop",
+        "restart",
+    ] {
+        assert!(
+            actions.contains_key(needed),
+            "actions_carp.conf lacks [{needed}]"
+        );
+    }
+    // configd keeps two levels: `a` and `a.b` cannot both be actions.
+    for name in actions.keys() {
+        if let Some((head, _)) = name.split_once('.') {
+            assert!(
+                !actions.contains_key(head),
+                "[{head}] and [{name}] collide in configd's action map"
+            );
+            assert!(
+                !name[head.len() + 1..].contains('.'),
+                "configd supports two levels: {name}"
+            );
+        }
+    }
+    assert!(actions["status"]["command"].ends_with("carpd status --json"));
+
+    let tmp = TempDir::new("configd");
+    let argv_file = tmp.path().join("argv");
+    // Stands in for /usr/local/bin/carpd: records the argv the shell hands it, NUL-separated.
+    let recorder = tmp.path().join("carpd");
+    write_exec(
+        &recorder,
+        &format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{}'\n",
+            argv_file.display()
+        ),
+    );
+    for (section, act) in &actions {
+        let kind = act
+            .get("type")
+            .unwrap_or_else(|| panic!("[{section}] has no type"));
+        assert!(
+            kind == "script" || kind == "script_output",
+            "[{section}] type {kind}"
+        );
+        assert!(
+            act.get("message").is_some_and(|m| !m.is_empty()),
+            "[{section}] has no message (configd logs it)"
+        );
+        let command = &act["command"];
+        if let Some(verb) = command.strip_prefix("/usr/local/etc/rc.d/carpd ") {
+            let verb = verb.trim_end_matches("; true");
+            assert!(
+                ["start", "stop", "restart", "status"].contains(&verb),
+                "[{section}] rc.d verb {verb}"
+            );
+            continue;
+        }
+        assert!(
+            command.starts_with("/usr/local/bin/carpd "),
+            "[{section}] runs neither carpd nor its rc.d script: {command}"
+        );
+        for args in sample_arguments(section) {
+            let line = configd_command(act, &args)
+                .replace("/usr/local/bin/carpd", &recorder.display().to_string());
+            let _ = fs::remove_file(&argv_file);
+            let o = Command::new("sh").arg("-c").arg(&line).output().unwrap();
+            assert!(o.status.success(), "[{section}] `{line}`:\n{}", show(&o));
+            let raw = fs::read(&argv_file).unwrap_or_else(|_| panic!("[{section}] ran no carpd"));
+            let argv: Vec<String> = raw
+                .split(|b| *b == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8(s.to_vec()).unwrap())
+                .collect();
+            // The whole command line parses, values included ...
+            let mut full = vec!["carpd".to_string()];
+            full.extend(argv.iter().cloned());
+            if let Err(e) = carpd::cli::Cli::try_parse_from(&full) {
+                panic!(
+                    "configctl carp {section} {args:?} gives `{}`: {e}",
+                    full.join(" ")
+                );
+            }
+            // ... and the real binary knows that subcommand and those options.
+            let o = Command::new(CARPD)
+                .args(&argv)
+                .arg("--help")
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "carpd {} --help:\n{}",
+                argv.join(" "),
+                show(&o)
+            );
+            if section != "check" {
+                assert!(
+                    argv.contains(&"--json".to_string()),
+                    "[{section}] must answer JSON"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// port
+
+#[test]
+fn port_and_plugin_makefiles_have_what_the_frameworks_need() {
+    let port = read("port/Makefile");
+    for needed in [
+        "PORTNAME=\tcarpd",
+        "USES=\t\tcargo",
+        "USE_RC_SUBR=\tcarpd",
+        "scripts/stage-install",
+        ".include <bsd.port.mk>",
+    ] {
+        assert!(port.contains(needed), "port/Makefile lacks `{needed}`");
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        port.contains(&format!("DISTVERSION=\t{version}\n")),
+        "port DISTVERSION must be the crate version {version}"
+    );
+    let plugin = read("plugin/net/carpd/Makefile");
+    for needed in [
+        "PLUGIN_NAME=\t\tcarpd",
+        "PLUGIN_VERSION=",
+        "PLUGIN_COMMENT=",
+        "PLUGIN_DEPENDS=\t\tcarpd",
+        "PLUGIN_MAINTAINER=",
+        "PLUGIN_WWW=",
+        ".include \"../../Mk/plugins.mk\"",
+    ] {
+        assert!(plugin.contains(needed), "plugin Makefile lacks `{needed}`");
+    }
+    assert!(!read("plugin/net/carpd/pkg-descr").trim().is_empty());
+    assert!(!read("port/pkg-descr").trim().is_empty());
+    // On OPNsense core runs the hooks; carpd must not run them a second time.
+    let rcconf = read("plugin/net/carpd/src/opnsense/service/templates/OPNsense/Carpd/rc.conf.d");
+    assert!(rcconf.contains("carpd_flags=\"--no-hooks\""));
+    assert_eq!(
+        read("plugin/net/carpd/src/opnsense/service/templates/OPNsense/Carpd/+TARGETS").trim(),
+        "rc.conf.d:/etc/rc.conf.d/carpd"
+    );
+}
+
+/// `name-version` of every crates.io package in Cargo.lock, read independently of
+/// scripts/gen-cargo-crates.
+fn lock_crates() -> Vec<String> {
+    let lock = read("Cargo.lock");
+    let mut out = Vec::new();
+    for block in lock.split("[[package]]").skip(1) {
+        let field = |k: &str| {
+            block.lines().find_map(|l| {
+                l.strip_prefix(&format!("{k} = \""))
+                    .and_then(|v| v.strip_suffix('"'))
+                    .map(str::to_string)
+            })
+        };
+        if let Some(source) = field("source") {
+            assert!(
+                source.starts_with("registry+"),
+                "git/path dependency {source}: Makefile.crates needs the name@git+URL form"
+            );
+            out.push(format!(
+                "{}-{}",
+                field("name").unwrap(),
+                field("version").unwrap()
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn makefile_crates_match_cargo_lock() {
+    let text = read("port/Makefile.crates");
+    let body = text
+        .strip_prefix("CARGO_CRATES=")
+        .expect("port/Makefile.crates must start with CARGO_CRATES=");
+    let listed: Vec<String> = body
+        .split_whitespace()
+        .filter(|w| *w != "\\")
+        .map(str::to_string)
+        .collect();
+    let want = lock_crates();
+    let (l, w): (BTreeSet<_>, BTreeSet<_>) = (listed.iter().collect(), want.iter().collect());
+    assert_eq!(
+        listed,
+        want,
+        "port/Makefile.crates disagrees with Cargo.lock (missing: {:?}, stale: {:?}); \
+         run: scripts/gen-cargo-crates > port/Makefile.crates",
+        w.difference(&l).collect::<Vec<_>>(),
+        l.difference(&w).collect::<Vec<_>>()
+    );
+    let o = Command::new(root().join("scripts/gen-cargo-crates"))
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "gen-cargo-crates --check:\n{}",
+        show(&o)
+    );
+}
+
+/// pkg-plist after the ports framework's substitutions: %%DATADIR%%, %%ETCDIR%%, and
+/// `@sample file.sample` (the package carries the .sample file).
+fn plist_entries() -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in read("port/pkg-plist").lines().map(str::trim) {
+        if line.is_empty() {
+            continue;
+        }
+        let entry = if let Some(rest) = line.strip_prefix("@sample ") {
+            rest.split_whitespace().next().unwrap().to_string()
+        } else if line.starts_with('@') {
+            panic!("pkg-plist keyword the test does not know: {line}");
+        } else {
+            line.to_string()
+        };
+        let entry = entry
+            .replace("%%DATADIR%%", "share/carpd")
+            .replace("%%ETCDIR%%", "etc/carpd");
+        assert!(out.insert(entry.clone()), "pkg-plist lists {entry} twice");
+    }
+    out
+}
+
+fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, u32>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if e.file_type().unwrap().is_dir() {
+            walk(&p, base, out);
+        } else {
+            let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            out.insert(rel, e.metadata().unwrap().permissions().mode() & 0o7777);
+        }
+    }
+}
+
+#[test]
+fn pkg_plist_equals_staged_install() {
+    let stage = TempDir::new("stage");
+    let o = Command::new("sh")
+        .arg(root().join("scripts/stage-install"))
+        .env("DESTDIR", stage.path())
+        .env("PREFIX", "/usr/local")
+        .env("CARPD", CARPD)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stage-install:\n{}", show(&o));
+    let prefix = stage.path().join("usr/local");
+    let mut staged = BTreeMap::new();
+    walk(&prefix, &prefix, &mut staged);
+
+    // What the ports framework adds around post-install: cargo installs bin/carpd and the
+    // plist must list it; compress-man gzips man pages; USE_RC_SUBR installs etc/rc.d/carpd
+    // and adds it to the plist itself, so pkg-plist must not list it.
+    let mut expected: BTreeSet<String> = staged
+        .keys()
+        .map(|f| {
+            if f.starts_with("share/man/") {
+                format!("{f}.gz")
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    expected.insert("bin/carpd".into());
+    let plist = plist_entries();
+    assert!(
+        !plist.contains("etc/rc.d/carpd"),
+        "USE_RC_SUBR adds etc/rc.d/carpd to the plist; listing it too is a duplicate"
+    );
+    assert_eq!(
+        plist,
+        expected,
+        "pkg-plist vs staged install (only in plist: {:?}; only staged: {:?})",
+        plist.difference(&expected).collect::<Vec<_>>(),
+        expected.difference(&plist).collect::<Vec<_>>()
+    );
+
+    // The staged files are the real thing: actions executable, man page roff, completions.
+    for hook in ["defguard-gateway", "log-transition"] {
+        let mode = staged[&format!("share/carpd/hooks/{hook}")];
+        assert_eq!(mode & 0o555, 0o555, "{hook} mode {mode:o}");
+        assert_eq!(
+            fs::read(prefix.join("share/carpd/hooks").join(hook)).unwrap(),
+            fs::read(root().join("actions").join(hook)).unwrap()
+        );
+    }
+    let man = fs::read_to_string(prefix.join("share/man/man8/carpd.8")).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH carpd 8"),
+        "not roff: {man:.200}"
+    );
+    for sub in [
+        "maintenance",
+        "demote",
+        "hooks replay",
+        "FILES",
+        "EXIT STATUS",
+    ] {
+        assert!(man.contains(sub), "carpd.8 does not mention {sub}");
+    }
+    let bash = fs::read_to_string(prefix.join("share/bash-completion/completions/carpd")).unwrap();
+    assert!(bash.contains("complete") && bash.contains("maintenance"));
+    let zsh = fs::read_to_string(prefix.join("share/zsh/site-functions/_carpd")).unwrap();
+    assert!(zsh.starts_with("#compdef carpd"));
+    let fish =
+        fs::read_to_string(prefix.join("share/fish/vendor_completions.d/carpd.fish")).unwrap();
+    assert!(fish.contains("complete -c carpd"));
+}
+
+// ---------------------------------------------------------------------------------------
+// transition actions against recording stand-ins
+
+/// A PATH with stand-ins for ifconfig, service and logger that append one line per call
+/// (`name<TAB>arg<TAB>arg...`) to a record file. Their exit codes come from the environment:
+/// STANDIN_IF_EXISTS for `ifconfig <if>` alone, STANDIN_IFCONFIG_RC for changes,
+/// STANDIN_RUNNING for `service <name> status`.
+struct Bench {
+    dir: TempDir,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let dir = TempDir::new("actions");
+        let bin = dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        let record = dir.path().join("record");
+        let rec = format!(
+            "{{ printf '%s' \"${{0##*/}}\"; for a in \"$@\"; do printf '\\t%s' \"$a\"; done; printf '\\n'; }} >> '{}'\n",
+            record.display()
+        );
+        write_exec(
+            &bin.join("ifconfig"),
+            &format!(
+                "#!/bin/sh\n{rec}if [ \"$#\" -eq 1 ]; then exit \"${{STANDIN_IF_EXISTS:-0}}\"; fi\nexit \"${{STANDIN_IFCONFIG_RC:-0}}\"\n"
+            ),
+        );
+        write_exec(
+            &bin.join("service"),
+            &format!(
+                "#!/bin/sh\n{rec}if [ \"$2\" = status ]; then exit \"${{STANDIN_RUNNING:-1}}\"; fi\nexit 0\n"
+            ),
+        );
+        write_exec(&bin.join("logger"), &format!("#!/bin/sh\n{rec}exit 0\n"));
+        Bench { dir }
+    }
+
+    fn conf(&self, text: &str) -> PathBuf {
+        let p = self.dir.path().join("defguard-gateway.conf");
+        fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Runs an action; returns its output and the calls recorded, then clears the record.
+    fn run(&self, action: &str, args: &[&str], env: &[(&str, &str)]) -> (Output, Vec<String>) {
+        let record = self.dir.path().join("record");
+        let _ = fs::remove_file(&record);
+        let mut cmd = Command::new(root().join("actions").join(action));
+        cmd.args(args)
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display()),
+            )
+            .env(
+                "CARPD_DEFGUARD_CONF",
+                self.dir.path().join("defguard-gateway.conf"),
+            );
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let calls = fs::read_to_string(&record)
+            .map(|s| s.lines().map(|l| l.replace('\t', " ")).collect())
+            .unwrap_or_default();
+        (out, calls)
+    }
+}
+
+const ACTIONS: &[&str] = &["log-transition", "defguard-gateway", "TEMPLATE"];
+
+#[test]
+fn actions_refuse_forged_arguments_and_call_nothing() {
+    let bench = Bench::new();
+    // A configuration that would act on VHID 1, so only the argument checks stand between a
+    // forged event and the stand-ins.
+    bench.conf("vhid=1\n");
+    let marker = bench.dir.path().join("pwned");
+    let inject = format!("1@vtnet0$(touch {})", marker.display());
+    let bad: Vec<Vec<&str>> = vec![
+        vec!["1@vtnet0;rm", "MASTER"],
+        vec!["1@vtnet0", "MASTERX"],
+        vec!["0@x", "MASTER"],
+        vec!["256@x", "MASTER"],
+        vec!["1000@x", "MASTER"],
+        vec!["01@x", "MASTER"],
+        vec!["@vtnet0", "MASTER"],
+        vec!["1@", "MASTER"],
+        vec!["1", "MASTER"],
+        vec!["1@VTNET0", "MASTER"],
+        vec!["1@vtnet0 x", "MASTER"],
+        vec!["1@vtnet0@x", "MASTER"],
+        vec!["1@averyveryverylongname0", "MASTER"],
+        vec!["1@vtnet0", "master"],
+        vec!["1@vtnet0", ""],
+        vec!["", ""],
+        vec![""],
+        vec![],
+        vec!["1@vtnet0"],
+        vec!["1@vtnet0", "MASTER", "extra"],
+        vec![inject.as_str(), "MASTER"],
+    ];
+    for action in ACTIONS {
+        for args in &bad {
+            let (out, calls) = bench.run(action, args, &[]);
+            assert!(
+                !out.status.success(),
+                "{action} {args:?} accepted:\n{}",
+                show(&out)
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("expected: <vhid 1-255>@<ifname> MASTER|BACKUP|INIT"),
+                "{action} {args:?}: refusal must say what is expected, got: {err}"
+            );
+            assert!(calls.is_empty(), "{action} {args:?} still called {calls:?}");
+        }
+    }
+    assert!(!marker.exists(), "an argument was evaluated by the shell");
+}
+
+#[test]
+fn log_transition_writes_one_syslog_line() {
+    let bench = Bench::new();
+    let (out, calls) = bench.run("log-transition", &["1@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        calls,
+        ["logger -t carpd-hook -p daemon.notice -- carp: 1@vtnet0: -> MASTER"]
+    );
+    let (out, calls) = bench.run(
+        "log-transition",
+        &["255@vlan0.10", "BACKUP"],
+        &[
+            ("CARP_PREVIOUS_STATE", "MASTER"),
+            ("CARP_REASON", "more frequent advertisement received\u{7}"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        calls,
+        [
+            "logger -t carpd-hook -p daemon.notice -- carp: 255@vlan0.10: MASTER -> BACKUP (more frequent advertisement received)"
+        ]
+    );
+    // An unknown previous state is left out rather than logged.
+    let (_, calls) = bench.run(
+        "log-transition",
+        &["2@igb1", "INIT"],
+        &[("CARP_PREVIOUS_STATE", "BOGUS;x")],
+    );
+    assert_eq!(
+        calls,
+        ["logger -t carpd-hook -p daemon.notice -- carp: 2@igb1: -> INIT"]
+    );
+}
+
+#[test]
+fn template_runs_as_shipped() {
+    let bench = Bench::new();
+    let (out, calls) = bench.run(
+        "TEMPLATE",
+        &["1@vtnet0", "MASTER"],
+        &[
+            ("CARP_PREVIOUS_STATE", "BACKUP"),
+            ("CARP_ADDRESSES", "192.0.2.1 2001:db8::1"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        calls,
+        ["logger -t carpd-hook -- 1@vtnet0: BACKUP -> MASTER, now serving: 192.0.2.1 2001:db8::1"]
+    );
+    let (out, calls) = bench.run(
+        "TEMPLATE",
+        &["1@vtnet0", "BACKUP"],
+        &[
+            ("CARP_PREVIOUS_STATE", "MASTER"),
+            ("CARP_REASON", "master timed out"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        calls,
+        ["logger -t carpd-hook -- 1@vtnet0: MASTER -> BACKUP (master timed out)"]
+    );
+    let (out, calls) = bench.run("TEMPLATE", &["2@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+}
+
+fn changes(calls: &[String]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| !c.starts_with("logger"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn defguard_gateway_link_mode_follows_the_role() {
+    let bench = Bench::new();
+    // Not configured: nothing at all.
+    let (out, calls) = bench.run("defguard-gateway", &["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+
+    bench.conf("# Defguard public VIP\nvhid = 3\ninterface=\"wg7\"\n");
+    let (out, calls) = bench.run("defguard-gateway", &["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(changes(&calls), ["ifconfig wg7 up"]);
+    assert!(
+        calls.contains(
+            &"logger -t carpd-hook -p daemon.notice -- defguard-gateway: 3@vtnet0 MASTER: wg7 up"
+                .to_string()
+        ),
+        "{calls:?}"
+    );
+    for state in ["BACKUP", "INIT"] {
+        let (out, calls) = bench.run("defguard-gateway", &["3@vtnet0", state], &[]);
+        assert!(out.status.success(), "{}", show(&out));
+        assert_eq!(
+            changes(&calls),
+            ["ifconfig wg7", "ifconfig wg7 down"],
+            "{state}"
+        );
+    }
+    // Other VHIDs are not ours.
+    let (out, calls) = bench.run("defguard-gateway", &["4@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+    // An interface that is not there yet is already down; one that will not come up is an error.
+    let (out, calls) = bench.run(
+        "defguard-gateway",
+        &["3@vtnet0", "BACKUP"],
+        &[("STANDIN_IF_EXISTS", "1")],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(changes(&calls), ["ifconfig wg7"]);
+    let (out, calls) = bench.run(
+        "defguard-gateway",
+        &["3@vtnet0", "MASTER"],
+        &[("STANDIN_IFCONFIG_RC", "1")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("daemon.err") && c.contains("ifconfig wg7 up failed"))
+    );
+
+    // device= narrows to one interface's VHID.
+    bench.conf("vhid=3\ndevice=vtnet1\n");
+    let (_, calls) = bench.run("defguard-gateway", &["3@vtnet0", "MASTER"], &[]);
+    assert!(calls.is_empty(), "{calls:?}");
+    let (_, calls) = bench.run("defguard-gateway", &["3@vtnet1", "MASTER"], &[]);
+    assert_eq!(changes(&calls), ["ifconfig wg0 up"]);
+}
+
+#[test]
+fn defguard_gateway_service_and_restart_modes() {
+    let bench = Bench::new();
+    bench.conf("vhid=9\nmode=service\nservice=dg_test\n");
+    let (out, calls) = bench.run("defguard-gateway", &["9@igb0", "MASTER"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "service dg_test status",
+            "service dg_test start",
+            "ifconfig wg0 up"
+        ]
+    );
+    // Already running: not started twice.
+    let (_, calls) = bench.run(
+        "defguard-gateway",
+        &["9@igb0", "MASTER"],
+        &[("STANDIN_RUNNING", "0")],
+    );
+    assert_eq!(
+        changes(&calls),
+        ["service dg_test status", "ifconfig wg0 up"]
+    );
+    let (out, calls) = bench.run(
+        "defguard-gateway",
+        &["9@igb0", "BACKUP"],
+        &[("STANDIN_RUNNING", "0")],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "ifconfig wg0",
+            "ifconfig wg0 down",
+            "service dg_test status",
+            "service dg_test stop"
+        ]
+    );
+
+    bench.conf("vhid=9\nmode=restart\n");
+    let (_, calls) = bench.run("defguard-gateway", &["9@igb0", "MASTER"], &[]);
+    assert_eq!(
+        changes(&calls),
+        ["service defguard_gateway restart", "ifconfig wg0 up"]
+    );
+    // restart mode keeps the gateway running on the backup.
+    let (_, calls) = bench.run("defguard-gateway", &["9@igb0", "BACKUP"], &[]);
+    assert_eq!(changes(&calls), ["ifconfig wg0", "ifconfig wg0 down"]);
+}
+
+#[test]
+fn defguard_gateway_rejects_bad_settings_before_acting() {
+    let bench = Bench::new();
+    for (conf, complaint) in [
+        (
+            "vhid=9\nmode=bogus\n",
+            "mode must be link, restart or service",
+        ),
+        ("vhid=9\ninterface=wg0;reboot\n", "interface must match"),
+        ("vhid=9\nservice=a b/c\n", "service must match"),
+        ("vhid=0\n", "vhid must be a number from 1 to 255"),
+        ("vhid=9\ncolour=blue\n", "unknown setting 'colour'"),
+        ("vhid 9\n", "is not key=value"),
+        ("mode=link\n", "no vhid= set"),
+    ] {
+        bench.conf(conf);
+        let (out, calls) = bench.run("defguard-gateway", &["9@igb0", "MASTER"], &[]);
+        assert_eq!(out.status.code(), Some(1), "{conf:?}: {}", show(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(complaint), "{conf:?}: {err}");
+        assert!(
+            changes(&calls).is_empty(),
+            "{conf:?} still acted: {calls:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// rc.d script, under a small stand-in for rc.subr
+
+/// Runs rc.d/carpd with `/etc/rc.subr` replaced by a stand-in that does what matters here the
+/// way rc.subr does it: `${name}_flags` becomes rc_flags, start runs start_precmd and then
+/// `eval $command $rc_flags $command_args`; other verbs run `${verb}_cmd`. The carpd binary
+/// is a stand-in whose `check` passes or fails on demand; every program records its argv.
+fn run_rc(verb: &str, check_ok: bool, rc_conf: &str) -> (Output, Vec<Vec<String>>) {
+    let tmp = TempDir::new("rcd");
+    let record = tmp.path().join("record");
+    let rec = format!(
+        "for a in \"${{0##*/}}\" \"$@\"; do printf '%s\\0' \"$a\"; done >> '{}'; printf '\\n' >> '{}'\n",
+        record.display(),
+        record.display()
+    );
+    let bin = tmp.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    write_exec(
+        &bin.join("carpd"),
+        &format!(
+            "#!/bin/sh\n{rec}for a in \"$@\"; do [ \"$a\" = check ] && {{ echo 'config.xml:12: vhid 300 out of range' >&2; exit {}; }}; done\nexit 0\n",
+            if check_ok { 0 } else { 1 }
+        ),
+    );
+    write_exec(&bin.join("daemon"), &format!("#!/bin/sh\n{rec}exit 0\n"));
+    write_exec(&bin.join("install"), &format!("#!/bin/sh\n{rec}exit 0\n"));
+    let subr = tmp.path().join("rc.subr");
+    fs::write(
+        &subr,
+        format!(
+            r#"load_rc_config() {{ {rc_conf}; }}
+check_pidfile() {{ :; }}
+run_rc_command() {{
+    eval "rc_flags=\$${{name}}_flags"
+    case $1 in
+    start)
+        $start_precmd || return 1
+        eval "$command $rc_flags $command_args" ;;
+    *)
+        eval "_cmd=\$${{1}}_cmd"
+        [ -n "$_cmd" ] || {{ echo "unknown verb $1" >&2; return 1; }}
+        $_cmd ;;
+    esac
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let script = read("rc.d/carpd")
+        .replace(". /etc/rc.subr", &format!(". '{}'", subr.display()))
+        .replace(
+            "/usr/local/bin/carpd",
+            &bin.join("carpd").display().to_string(),
+        )
+        .replace(
+            "command=/usr/sbin/daemon",
+            &format!("command='{}'", bin.join("daemon").display()),
+        );
+    let path = tmp.path().join("carpd.rc");
+    write_exec(&path, &script);
+    let out = Command::new("sh")
+        .arg(&path)
+        .arg(verb)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    let calls = fs::read(&record)
+        .map(|raw| {
+            raw.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    l.split(|b| *b == 0)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (out, calls)
+}
+
+#[test]
+fn rc_script_starts_carpd_under_daemon_with_flags_where_they_belong() {
+    let (out, calls) = run_rc(
+        "start",
+        true,
+        "carpd_enable=YES; carpd_flags='--no-hooks --hook-timeout 5'; carpd_config='/conf/my config.xml'",
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        calls[0],
+        ["carpd", "--config", "/conf/my config.xml", "check"]
+    );
+    assert_eq!(calls[1][0], "install");
+    let daemon = &calls[2];
+    assert_eq!(daemon[0], "daemon");
+    // Supervisor pidfile for rc.subr, restart on exit, output to syslog tagged carpd.
+    let opts = daemon[1..].join(" ");
+    assert!(
+        opts.starts_with(
+            "-r -S -T carpd -P /var/run/carpd/supervisor.pid -p /var/run/carpd/child.pid "
+        ),
+        "{opts}"
+    );
+    // Everything after daemon(8)'s options is a carpd command line that parses, with
+    // carpd_flags at the end of `run`, not among daemon's options.
+    let at = daemon.iter().position(|a| a.ends_with("/carpd")).unwrap();
+    let mut argv = vec!["carpd".to_string()];
+    argv.extend(daemon[at + 1..].iter().cloned());
+    assert_eq!(
+        argv[1..],
+        [
+            "--config",
+            "/conf/my config.xml",
+            "run",
+            "--foreground",
+            "--engine",
+            "auto",
+            "--no-hooks",
+            "--hook-timeout",
+            "5"
+        ]
+    );
+    carpd::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+}
+
+#[test]
+fn rc_script_refuses_a_bad_config_and_says_why() {
+    let (out, calls) = run_rc("start", false, "carpd_enable=YES");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.xml:12: vhid 300 out of range"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not starting: /conf/config.xml has errors"),
+        "{err}"
+    );
+    assert!(
+        calls.iter().all(|c| c[0] != "daemon"),
+        "started anyway: {calls:?}"
+    );
+}
+
+#[test]
+fn rc_script_extra_commands_call_carpd() {
+    for (verb, sub) in [("reload", "reload"), ("apply", "apply"), ("check", "check")] {
+        let (out, calls) = run_rc(verb, true, "carpd_engine=native");
+        assert!(out.status.success(), "{verb}: {}", show(&out));
+        assert_eq!(
+            calls,
+            [["carpd", "--config", "/conf/config.xml", sub]],
+            "{verb}"
+        );
+        let argv = ["carpd", "--config", "/conf/config.xml", sub];
+        carpd::cli::Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    }
+}
