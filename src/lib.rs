@@ -10,6 +10,7 @@ pub mod control;
 pub mod engine;
 pub mod hooks;
 pub mod native;
+pub mod operator;
 pub mod paths;
 pub mod platform;
 pub mod proto;
