@@ -389,46 +389,23 @@ async fn run_hook(shared: &Shared, name: &str, path: &Path, event: &HookEvent) -
         at: unix_now(),
     };
 
-    let (out_tx, mut out_rx) = match tokio::net::unix::pipe::pipe() {
-        Ok(p) => p,
-        Err(e) => {
-            (shared.log)(&format!(
-                "hooks: {name} {subject} {}: cannot create output pipe: {e}",
-                event.state
-            ));
-            return finish(None, false);
-        }
-    };
-    let spawned = (|| {
-        let out_fd = out_tx.into_blocking_fd()?;
-        let err_fd = out_fd.try_clone()?;
-        let mut cmd = tokio::process::Command::new(path);
-        cmd.arg(&subject)
-            .arg(event.state.as_str())
-            .env("CARP_VHID", event.vhid.to_string())
-            .env("CARP_INTERFACE", &event.device)
-            .env("CARP_STATE", event.state.as_str())
-            .env("CARP_PREVIOUS_STATE", event.previous.as_str())
-            .env("CARP_REASON", &event.reason)
-            .env("CARP_ADDRESSES", event.addresses.join(" "))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out_fd))
-            .stderr(Stdio::from(err_fd))
-            // Its own process group, so a timeout can kill everything it started.
-            .process_group(0)
-            .kill_on_drop(true);
-        // `cmd` (and with it our copies of the pipe's write end) is dropped on return, so the
-        // reader sees EOF once the hook and its children close theirs.
-        cmd.spawn()
-    })();
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(e) => {
-            (shared.log)(&format!(
-                "hooks: {name} {subject} {}: cannot start: {e} (is it a script without a #! line?)",
-                event.state
-            ));
-            return finish(None, false);
+    // ETXTBSY: the file is still open for writing somewhere (a package manager installing
+    // it right now); that clears within moments, so try again briefly.
+    let mut attempt = 0;
+    let (mut child, mut out_rx) = loop {
+        match spawn_hook(path, &subject, event) {
+            Ok(spawned) => break spawned,
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => {
+                (shared.log)(&format!(
+                    "hooks: {name} {subject} {}: cannot start: {e} (is it a script without a #! line?)",
+                    event.state
+                ));
+                return finish(None, false);
+            }
         }
     };
     let pgid = child.id();
@@ -494,6 +471,37 @@ async fn run_hook(shared: &Shared, name: &str, path: &Path, event: &HookEvent) -
         ));
     }
     result
+}
+
+/// Start one hook with its arguments, environment, own process group, and stdout+stderr on
+/// one pipe whose read end is returned.
+fn spawn_hook(
+    path: &Path,
+    subject: &str,
+    event: &HookEvent,
+) -> std::io::Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver)> {
+    let (out_tx, out_rx) = tokio::net::unix::pipe::pipe()?;
+    let out_fd = out_tx.into_blocking_fd()?;
+    let err_fd = out_fd.try_clone()?;
+    let mut cmd = tokio::process::Command::new(path);
+    cmd.arg(subject)
+        .arg(event.state.as_str())
+        .env("CARP_VHID", event.vhid.to_string())
+        .env("CARP_INTERFACE", &event.device)
+        .env("CARP_STATE", event.state.as_str())
+        .env("CARP_PREVIOUS_STATE", event.previous.as_str())
+        .env("CARP_REASON", &event.reason)
+        .env("CARP_ADDRESSES", event.addresses.join(" "))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out_fd))
+        .stderr(Stdio::from(err_fd))
+        // Its own process group, so a timeout can kill everything it started.
+        .process_group(0)
+        .kill_on_drop(true);
+    // `cmd`, and with it our copies of the pipe's write end, is dropped on return, so the
+    // reader sees EOF once the hook and its children have closed theirs.
+    let child = cmd.spawn()?;
+    Ok((child, out_rx))
 }
 
 fn keep_output(output: &mut Vec<u8>, dropped: &mut usize, chunk: &[u8]) {
