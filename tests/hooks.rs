@@ -82,7 +82,7 @@ async fn runs_executables_in_byte_order_with_arguments_and_environment() {
         write_hook(hooks.path(), name, &body, 0o755);
     }
     // Skipped: not executable, hidden, backups, samples.
-    for name in ["15-noexec"] {
+    for name in ["15-noexec", "16-noexec.sh"] {
         write_hook(hooks.path(), name, &body, 0o644);
     }
     for name in [".hidden", "30-x~", "40-y.sample", "50-z.bak"] {
@@ -146,7 +146,11 @@ async fn failing_hook_is_recorded_and_next_still_runs_and_output_is_logged() {
     assert!(!results[0].timed_out);
     assert_eq!(results[1].exit_code, Some(0));
     let lines = lines.lock().unwrap();
-    assert!(lines.iter().any(|l| l.contains("10-fails") && l.contains("exit 1")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("10-fails") && l.contains("exit 1"))
+    );
     assert!(lines.iter().any(|l| l.ends_with("10-fails: to-stdout")));
     assert!(lines.iter().any(|l| l.ends_with("10-fails: to-stderr")));
 }
@@ -162,11 +166,8 @@ async fn per_vhid_fifo_order_under_many_quick_events() {
         &format!(r#"echo "$CARP_REASON $2" >> {}"#, log.display()),
         0o755,
     );
-    let runner = HookRunner::new_with_log(
-        hooks.path().into(),
-        Duration::from_secs(10),
-        capture().0,
-    );
+    let runner =
+        HookRunner::new_with_log(hooks.path().into(), Duration::from_secs(10), capture().0);
     let n = 40;
     for i in 0..n {
         let state = if i % 2 == 0 {
@@ -205,11 +206,8 @@ i=0; while [ ! -e {f} ]; do i=$((i+1)); [ $i -gt 100 ] && exit 3; sleep 0.05; do
         ),
         0o755,
     );
-    let runner = HookRunner::new_with_log(
-        hooks.path().into(),
-        Duration::from_secs(20),
-        capture().0,
-    );
+    let runner =
+        HookRunner::new_with_log(hooks.path().into(), Duration::from_secs(20), capture().0);
     runner.submit(event("vtnet0", 1, State::Master, ""));
     runner.submit(event("vtnet0", 2, State::Master, ""));
     runner.drain(Duration::from_secs(30)).await;
@@ -312,7 +310,12 @@ async fn missing_directory_is_not_an_error_and_logged_once() {
     // Created at run time: the next event finds it, and hooks added now run.
     std::fs::create_dir(&dir).unwrap();
     let marker = base.path().join("ran");
-    write_hook(&dir, "10-new", &format!("touch {}", marker.display()), 0o755);
+    write_hook(
+        &dir,
+        "10-new",
+        &format!("touch {}", marker.display()),
+        0o755,
+    );
     runner.submit(event("vtnet0", 1, State::Master, ""));
     runner.drain(Duration::from_secs(10)).await;
     assert!(marker.exists());
@@ -323,11 +326,8 @@ async fn missing_directory_is_not_an_error_and_logged_once() {
 async fn drain_gives_up_at_its_limit_and_submit_never_blocks() {
     let hooks = TempDir::new("hooks-drain");
     write_hook(hooks.path(), "10-slow", "sleep 3", 0o755);
-    let runner = HookRunner::new_with_log(
-        hooks.path().into(),
-        Duration::from_secs(30),
-        capture().0,
-    );
+    let runner =
+        HookRunner::new_with_log(hooks.path().into(), Duration::from_secs(30), capture().0);
     let t = Instant::now();
     for _ in 0..5 {
         runner.submit(event("vtnet0", 4, State::Master, ""));

@@ -67,9 +67,26 @@ pub fn parse_request(line: &str) -> Result<Request, String> {
     if line.is_empty() {
         return Err("empty request; send one JSON object such as {\"cmd\":\"status\"}".into());
     }
-    serde_json::from_str::<Request>(line).map_err(|e| {
-        format!("malformed request ({e}); send one JSON object per line such as {{\"cmd\":\"status\"}}")
-    })
+    let malformed = |e: serde_json::Error| {
+        format!(
+            "malformed request ({e}); send one JSON object per line such as {{\"cmd\":\"status\"}}"
+        )
+    };
+    let value: serde_json::Value = serde_json::from_str(line).map_err(malformed)?;
+    let req: Request = serde_json::from_value(value.clone()).map_err(malformed)?;
+    // serde's deny_unknown_fields does not reach unit variants of a tagged enum; a typo such
+    // as `"persistant": true` must not be silently ignored, so compare against the fields the
+    // request really has (its serialised form lists every one, defaults included).
+    if let (Some(given), Ok(serde_json::Value::Object(known))) =
+        (value.as_object(), serde_json::to_value(&req))
+        && let Some(extra) = given.keys().find(|k| !known.contains_key(*k))
+    {
+        return Err(format!(
+            "unknown field `{extra}` for cmd `{}`",
+            known.get("cmd").and_then(|c| c.as_str()).unwrap_or("?")
+        ));
+    }
+    Ok(req)
 }
 
 /// A successful answer: `{"status":"ok", …}`. An object's fields are merged in (`ok(json!({"action":"enable"}))`
@@ -153,12 +170,17 @@ mod tests {
             r#"{"cmd":"state","target":"backup","vhid":300}"#,
             r#"{"cmd":"demote","name":"x","delta":99999999999}"#,
             r#"{"cmd":"maintenance"}"#,
+            r#"{"cmd":"maintenance","enter":true,"persistant":true}"#,
+            r#"{"cmd":"state","target":"backup","vhid":1,"devcie":"x"}"#,
         ] {
             assert!(parse_request(bad).is_err(), "accepted {bad:?}");
         }
         let deep = "[".repeat(100_000);
         assert!(parse_request(&deep).is_err());
-        let long = format!(r#"{{"cmd":"status","x":"{}"}}"#, "a".repeat(MAX_REQUEST_LINE));
+        let long = format!(
+            r#"{{"cmd":"status","x":"{}"}}"#,
+            "a".repeat(MAX_REQUEST_LINE)
+        );
         assert!(parse_request(&long).unwrap_err().contains("limit"));
     }
 

@@ -51,14 +51,14 @@ fn with_path(path: &Path, what: &str, e: io::Error) -> io::Error {
 /// Creates the socket under a temporary name, sets its mode, then renames it into place, so
 /// it is never reachable with a wider mode and a stale socket is replaced in one step.
 fn bind(path: &Path) -> io::Result<UnixListener> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(parent)
-                .map_err(|e| with_path(parent, "cannot create directory", e))?;
-        }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(parent)
+            .map_err(|e| with_path(parent, "cannot create directory", e))?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
@@ -95,7 +95,9 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
     let listener = UnixListener::bind(&tmp).map_err(|e| with_path(&tmp, "cannot bind", e))?;
     let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| with_path(&tmp, "cannot set mode 0600 on", e))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| with_path(path, "cannot create", e)));
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|e| with_path(path, "cannot create", e))
+        });
     if let Err(e) = placed {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);

@@ -317,7 +317,10 @@ mod tests {
             s.demote("maintenance", 1),
             Err(OperatorError::ReservedName)
         ));
-        assert!(matches!(s.clear("bad name"), Err(OperatorError::BadName(_))));
+        assert!(matches!(
+            s.clear("bad name"),
+            Err(OperatorError::BadName(_))
+        ));
         s.demote("x", MAX_CONTRIBUTION).unwrap();
         assert!(matches!(
             s.demote("x", 1),
