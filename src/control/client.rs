@@ -1,7 +1,9 @@
 //! Client side of the control socket, used by the CLI.
 
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Request;
 
@@ -19,12 +21,101 @@ pub enum ClientError {
     BadAnswer(String),
 }
 
+/// Longest answer the client accepts (a status report of many VHIDs is well below this).
+pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
+
 /// Send one request and wait (at most `timeout`) for its answer.
+///
+/// `NoDaemon` when the socket does not exist or nobody listens on it; `Io` for anything else
+/// at the socket (permission denied: run as root), including a timeout; `BadAnswer` when the
+/// answer is not one JSON line.
 pub fn request(
     socket: &Path,
     req: &Request,
     timeout: Duration,
 ) -> Result<serde_json::Value, ClientError> {
-    let _ = (socket, req, timeout);
-    todo!("control: request")
+    let shown = socket.display().to_string();
+    let io_err = |source: std::io::Error| {
+        let source = match source.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => std::io::Error::new(
+                ErrorKind::TimedOut,
+                format!(
+                    "no answer within {:.1}s; carpd may be stuck — see its log",
+                    timeout.as_secs_f64()
+                ),
+            ),
+            ErrorKind::PermissionDenied => std::io::Error::new(
+                ErrorKind::PermissionDenied,
+                "permission denied; the control socket is root-only (mode 0600)",
+            ),
+            _ => source,
+        };
+        ClientError::Io {
+            path: shown.clone(),
+            source,
+        }
+    };
+    let deadline = Instant::now() + timeout;
+    let stream = match UnixStream::connect(socket) {
+        Ok(s) => s,
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
+            return Err(ClientError::NoDaemon(shown));
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    let left = |deadline: Instant| {
+        // A zero timeout means "block forever" to the socket API; use the smallest real one.
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
+
+    let mut line = serde_json::to_vec(req).map_err(|e| io_err(std::io::Error::other(e)))?;
+    line.push(b'\n');
+    stream
+        .set_write_timeout(Some(left(deadline)))
+        .map_err(io_err)?;
+    (&stream).write_all(&line).map_err(io_err)?;
+
+    let mut reader = BufReader::new(&stream).take(MAX_ANSWER as u64 + 1);
+    let mut answer = Vec::new();
+    loop {
+        stream
+            .set_read_timeout(Some(left(deadline)))
+            .map_err(io_err)?;
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(e)),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            answer.extend_from_slice(&buf[..nl]);
+            break;
+        }
+        let n = buf.len();
+        answer.extend_from_slice(buf);
+        reader.consume(n);
+        if answer.len() > MAX_ANSWER {
+            return Err(ClientError::BadAnswer(format!(
+                "answer longer than {MAX_ANSWER} bytes"
+            )));
+        }
+        if Instant::now() >= deadline {
+            return Err(io_err(std::io::Error::from(ErrorKind::TimedOut)));
+        }
+    }
+    if answer.is_empty() {
+        return Err(ClientError::BadAnswer(
+            "carpd closed the connection without answering".into(),
+        ));
+    }
+    serde_json::from_slice(&answer).map_err(|e| {
+        ClientError::BadAnswer(format!(
+            "{e}: {}",
+            String::from_utf8_lossy(&answer[..answer.len().min(200)])
+        ))
+    })
 }

@@ -123,7 +123,12 @@ impl Daemon {
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))
             .map_err(EngineError::io(format!("writing {}", pidfile.display())))?;
         let hooks = if opts.hooks {
-            HookRunner::new(opts.paths.hooks_dir.clone(), opts.hook_timeout)
+            let hook_log = log.clone();
+            HookRunner::new_with_log(
+                opts.paths.hooks_dir.clone(),
+                opts.hook_timeout,
+                Arc::new(move |line: &str| hook_log.info(line)),
+            )
         } else {
             HookRunner::disabled()
         };
@@ -688,9 +693,9 @@ impl Daemon {
             Request::Demote { name, delta, clear } => {
                 let mut next = self.operator.clone();
                 let result = if clear {
-                    next.clear(&name)
+                    next.clear(&name).map(|_| ())
                 } else {
-                    next.demote(&name, delta)
+                    next.demote(&name, delta).map(|_| ())
                 };
                 match result {
                     Ok(()) => {
@@ -698,7 +703,7 @@ impl Daemon {
                         self.apply_demotion(now);
                         control::ok(serde_json::json!({ "demotion": self.demotion() }))
                     }
-                    Err(err) => control::failed(&err.to_string()),
+                    Err(err) => control::failed(err.to_string()),
                 }
             }
             Request::State {
@@ -796,7 +801,7 @@ impl Daemon {
             .iter()
             .map(|g| report::vhid_status(g, now, self.hooks.results(&g.cfg.device, g.cfg.vhid)))
             .collect();
-        let mut demotions = self.operator.demotions.clone();
+        let mut demotions = self.operator.breakdown();
         if self.maintenance() {
             demotions.insert("maintenance".to_string(), MAINTENANCE_DEMOTION);
         }

@@ -2,15 +2,59 @@
 //! lexical order as `<hook> <vhid>@<ifname> <MASTER|BACKUP|INIT>` (OPNsense's rc.syshook
 //! contract) with CARP_* variables in the environment. One FIFO per VHID keeps order; a
 //! per-hook timeout kills the hook's process group; nothing here ever blocks the protocol.
+//!
+//! Which files run (re-read for every event, so hooks may be added or removed at run time):
+//! - regular files, or symlinks to regular files, directly in the directory (no recursion);
+//! - with at least one execute bit set (`chmod +x`), as OPNsense starts each hook directly;
+//! - not hidden (`.name`), and not an editor/package leftover: names ending in `~`, `.sample`,
+//!   `.bak`, `.orig`, `.rej`, `.swp`, `.tmp`, `.disabled`, `.pkgsave`, `.pkgnew`, `.rpmsave`,
+//!   `.rpmnew`, `.dpkg-old`, `.dpkg-new`, `.dpkg-dist`. This lets an operator park a hook by
+//!   renaming it instead of deleting it.
+//!
+//! They run one after another in byte order of their names (`20-openvpn` before `50-mdns`),
+//! like rc.syshook's `find -s`. A failing hook is logged and the next one still runs.
+//!
+//! Each hook gets stdin from /dev/null and its own process group; on timeout the whole group
+//! gets SIGKILL, so `sleep 1000 &` inside a hung hook dies with it. A hook that exits normally
+//! may leave background processes behind (a hook that starts a service must be able to).
+//! Its combined stdout/stderr, capped at [`OUTPUT_CAP`] bytes, goes to the log line by line.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::{Notify, mpsc};
 
 use crate::proto::State;
 use crate::status::HookResult;
 
 /// Default time a hook may run before its process group is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Results kept per VHID for `carpd status`.
+pub const RESULTS_KEPT: usize = 8;
+
+/// Bytes of a hook's combined stdout/stderr that reach the log; the rest is read and dropped
+/// (so a chatty hook cannot block on a full pipe) and counted.
+pub const OUTPUT_CAP: usize = 4096;
+
+/// How long to keep reading a finished hook's output pipe. A background child that inherited
+/// the pipe keeps it open; we must not wait for it.
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
+
+/// A queue this long for one VHID means the hooks are slower than the VHID flaps; said once
+/// per crossing so the operator knows why hooks lag behind the state.
+const BACKLOG_WARN: usize = 16;
+
+/// Where the runner's log lines go (the engine routes them to syslog or stderr).
+pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// One transition, as the hooks see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,34 +69,489 @@ pub struct HookEvent {
     pub addresses: Vec<String>,
 }
 
+type Key = (String, u8);
+
 /// Handle to the hook runner. Cheap to clone; must be created inside a tokio runtime.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HookRunner {
-    _private: (),
+    inner: Option<Arc<Inner>>,
+}
+
+impl std::fmt::Debug for HookRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            None => f.write_str("HookRunner(disabled)"),
+            Some(i) => f
+                .debug_struct("HookRunner")
+                .field("dir", &i.shared.dir)
+                .field("timeout", &i.shared.timeout)
+                .field("pending", &i.shared.pending.load(Ordering::SeqCst))
+                .finish(),
+        }
+    }
+}
+
+/// Owned by the handles only: when the last handle goes, the queues' senders go, and every
+/// per-VHID worker ends after its queue is empty.
+struct Inner {
+    shared: Arc<Shared>,
+    queues: Mutex<HashMap<Key, mpsc::UnboundedSender<HookEvent>>>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// What the workers need.
+struct Shared {
+    dir: PathBuf,
+    timeout: Duration,
+    log: LogFn,
+    results: Mutex<HashMap<Key, VecDeque<HookResult>>>,
+    /// Events submitted and not yet finished, over all VHIDs.
+    pending: AtomicUsize,
+    /// Woken whenever `pending` drops to zero.
+    idle: Notify,
+    /// Set while the hooks directory is missing, so that is logged once, not per event.
+    dir_missing: AtomicBool,
+    /// Per-VHID backlog lengths, for the lag warning.
+    backlog: Mutex<HashMap<Key, usize>>,
 }
 
 impl HookRunner {
+    /// A runner that logs to stderr. The daemon uses [`HookRunner::new_with_log`].
     pub fn new(dir: PathBuf, timeout: Duration) -> HookRunner {
-        let _ = (dir, timeout);
-        todo!("hooks: new")
+        HookRunner::new_with_log(dir, timeout, Arc::new(|line: &str| eprintln!("{line}")))
     }
+
+    /// A runner whose log lines (hook start, exit, output, timeouts) go to `log`.
+    ///
+    /// Panics when called outside a tokio runtime (a programming error, not an input error).
+    pub fn new_with_log(dir: PathBuf, timeout: Duration, log: LogFn) -> HookRunner {
+        let runtime = tokio::runtime::Handle::try_current()
+            .expect("HookRunner must be created inside a tokio runtime");
+        HookRunner {
+            inner: Some(Arc::new(Inner {
+                shared: Arc::new(Shared {
+                    dir,
+                    timeout,
+                    log,
+                    results: Mutex::new(HashMap::new()),
+                    pending: AtomicUsize::new(0),
+                    idle: Notify::new(),
+                    dir_missing: AtomicBool::new(false),
+                    backlog: Mutex::new(HashMap::new()),
+                }),
+                queues: Mutex::new(HashMap::new()),
+                runtime,
+            })),
+        }
+    }
+
     /// A runner that runs nothing (`--no-hooks`).
     pub fn disabled() -> HookRunner {
-        todo!("hooks: disabled")
+        HookRunner { inner: None }
     }
+
+    /// Whether this runner runs hooks at all.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
     /// Queue the hooks for this event behind earlier events of the same VHID; returns at once.
     pub fn submit(&self, event: HookEvent) {
-        let _ = event;
-        todo!("hooks: submit")
+        let Some(inner) = &self.inner else { return };
+        let key: Key = (event.device.clone(), event.vhid);
+        let shared = &inner.shared;
+        shared.pending.fetch_add(1, Ordering::SeqCst);
+        {
+            let mut backlog = lock(&shared.backlog);
+            let n = backlog.entry(key.clone()).or_insert(0);
+            *n += 1;
+            if *n == BACKLOG_WARN {
+                (shared.log)(&format!(
+                    "hooks: {}@{}: {} events waiting; hooks run slower than the VHID changes state",
+                    key.1, key.0, BACKLOG_WARN
+                ));
+            }
+        }
+        let mut queues = lock(&inner.queues);
+        let sender = queues.entry(key.clone()).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            inner
+                .runtime
+                .spawn(worker(Arc::clone(&inner.shared), key.clone(), rx));
+            tx
+        });
+        if let Err(mpsc::error::SendError(event)) = sender.send(event) {
+            // The worker is gone only if the runtime is shutting down; account for the event
+            // so `drain` does not wait for it.
+            (shared.log)(&format!(
+                "hooks: {}@{}: not run for {} (runtime stopping)",
+                event.vhid, event.device, event.state
+            ));
+            queues.remove(&key);
+            shared.finish_event(&key);
+        }
     }
+
     /// The most recent results for one VHID, newest last.
     pub fn results(&self, device: &str, vhid: u8) -> Vec<HookResult> {
-        let _ = (device, vhid);
-        todo!("hooks: results")
+        let Some(inner) = &self.inner else {
+            return Vec::new();
+        };
+        lock(&inner.shared.results)
+            .get(&(device.to_string(), vhid))
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
     }
+
+    /// Events submitted and not yet finished.
+    pub fn pending(&self) -> usize {
+        self.inner
+            .as_ref()
+            .map_or(0, |i| i.shared.pending.load(Ordering::SeqCst))
+    }
+
     /// Wait until every queued hook has finished or `limit` has passed (used at shutdown).
+    /// Hooks still running at the limit keep running until the runtime drops them, which kills
+    /// their direct process.
     pub async fn drain(&self, limit: Duration) {
-        let _ = limit;
-        todo!("hooks: drain")
+        let Some(inner) = &self.inner else { return };
+        let shared = &inner.shared;
+        let wait = async {
+            loop {
+                let notified = shared.idle.notified();
+                tokio::pin!(notified);
+                // Register before checking, so a wake-up between the check and the await
+                // is not lost.
+                notified.as_mut().enable();
+                if shared.pending.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(limit, wait).await.is_err() {
+            (shared.log)(&format!(
+                "hooks: {} event(s) still running after {:?}; not waiting longer",
+                shared.pending.load(Ordering::SeqCst),
+                limit
+            ));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind; keep going.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn finish_event(&self, key: &Key) {
+        if let Some(n) = lock(&self.backlog).get_mut(key) {
+            *n = n.saturating_sub(1);
+        }
+        if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    fn record(&self, key: &Key, result: HookResult) {
+        let mut results = lock(&self.results);
+        let q = results.entry(key.clone()).or_default();
+        q.push_back(result);
+        while q.len() > RESULTS_KEPT {
+            q.pop_front();
+        }
+    }
+}
+
+/// Runs one VHID's events in order until every handle is gone.
+async fn worker(shared: Arc<Shared>, key: Key, mut rx: mpsc::UnboundedReceiver<HookEvent>) {
+    while let Some(event) = rx.recv().await {
+        run_event(&shared, &key, &event).await;
+        shared.finish_event(&key);
+    }
+}
+
+async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
+    let dir = shared.dir.clone();
+    let listed = tokio::task::spawn_blocking(move || list_hooks(&dir))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    let hooks = match listed {
+        Ok(h) => {
+            if shared.dir_missing.swap(false, Ordering::SeqCst) {
+                (shared.log)(&format!(
+                    "hooks: directory {} is present again",
+                    shared.dir.display()
+                ));
+            }
+            h
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !shared.dir_missing.swap(true, Ordering::SeqCst) {
+                (shared.log)(&format!(
+                    "hooks: directory {} does not exist; no hooks run until it is created",
+                    shared.dir.display()
+                ));
+            }
+            return;
+        }
+        Err(e) => {
+            (shared.log)(&format!(
+                "hooks: cannot read {}: {e}; no hooks run for {}@{} {}",
+                shared.dir.display(),
+                event.vhid,
+                event.device,
+                event.state
+            ));
+            return;
+        }
+    };
+    for (name, path) in hooks {
+        let result = run_hook(shared, &name, &path, event).await;
+        shared.record(key, result);
+    }
+}
+
+/// Names we never run, though they may be executable: editor backups, package-manager
+/// leftovers and parked hooks.
+const SKIPPED_SUFFIXES: &[&str] = &[
+    "~",
+    ".sample",
+    ".bak",
+    ".orig",
+    ".rej",
+    ".swp",
+    ".tmp",
+    ".disabled",
+    ".pkgsave",
+    ".pkgnew",
+    ".rpmsave",
+    ".rpmnew",
+    ".dpkg-old",
+    ".dpkg-new",
+    ".dpkg-dist",
+];
+
+/// Whether a file name is one the runner considers a hook (before checking type and mode).
+pub fn is_hook_name(name: &std::ffi::OsStr) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes[0] == b'.' {
+        return false;
+    }
+    !SKIPPED_SUFFIXES
+        .iter()
+        .any(|s| bytes.ends_with(s.as_bytes()))
+}
+
+/// The hooks to run, in byte order of their names. Blocking (a directory listing); the runner
+/// calls it on tokio's blocking pool.
+pub fn list_hooks(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut found: Vec<(OsString, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !is_hook_name(&name) {
+            continue;
+        }
+        let path = entry.path();
+        // Follows symlinks: a link to an executable is a hook; a dangling link is not.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            found.push((name, path));
+        }
+    }
+    found.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(found
+        .into_iter()
+        .map(|(n, p)| (n.to_string_lossy().into_owned(), p))
+        .collect())
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+async fn run_hook(shared: &Shared, name: &str, path: &Path, event: &HookEvent) -> HookResult {
+    let subject = format!("{}@{}", event.vhid, event.device);
+    let started = Instant::now();
+    let finish = |exit_code: Option<i32>, timed_out: bool| HookResult {
+        hook: name.to_string(),
+        state: event.state.as_str().to_string(),
+        exit_code,
+        timed_out,
+        duration_ms: started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64,
+        at: unix_now(),
+    };
+
+    // ETXTBSY: the file is still open for writing somewhere (a package manager installing
+    // it right now); that clears within moments, so try again briefly.
+    let mut attempt = 0;
+    let (mut child, mut out_rx) = loop {
+        match spawn_hook(path, &subject, event) {
+            Ok(spawned) => break spawned,
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => {
+                (shared.log)(&format!(
+                    "hooks: {name} {subject} {}: cannot start: {e} (is it a script without a #! line?)",
+                    event.state
+                ));
+                return finish(None, false);
+            }
+        }
+    };
+    let pgid = child.id();
+
+    let mut output = Vec::new();
+    let mut dropped = 0usize;
+    let mut buf = [0u8; 4096];
+    let mut eof = false;
+    let mut timed_out = false;
+    let deadline = tokio::time::Instant::now() + shared.timeout;
+    let status = loop {
+        tokio::select! {
+            r = out_rx.read(&mut buf), if !eof => match r {
+                Ok(0) | Err(_) => eof = true,
+                Ok(n) => keep_output(&mut output, &mut dropped, &buf[..n]),
+            },
+            s = child.wait() => break s,
+            _ = tokio::time::sleep_until(deadline) => {
+                timed_out = true;
+                if let Some(pid) = pgid {
+                    kill_group(pid);
+                }
+                break child.wait().await;
+            }
+        }
+    };
+    // Collect what is still in the pipe, without waiting on background children.
+    if !eof {
+        let _ = tokio::time::timeout(OUTPUT_GRACE, async {
+            loop {
+                match out_rx.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => keep_output(&mut output, &mut dropped, &buf[..n]),
+                }
+            }
+        })
+        .await;
+    }
+
+    let result = match status {
+        Ok(s) => finish(if timed_out { None } else { s.code() }, timed_out),
+        Err(_) => finish(None, timed_out),
+    };
+    let how = match (&status, timed_out) {
+        (_, true) => format!(
+            "killed after {} ms (timeout {:?}), with its process group",
+            result.duration_ms, shared.timeout
+        ),
+        (Ok(s), false) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(s)) {
+            (Some(c), _) => format!("exit {c} after {} ms", result.duration_ms),
+            (None, Some(sig)) => format!("killed by signal {sig} after {} ms", result.duration_ms),
+            (None, None) => format!("ended after {} ms", result.duration_ms),
+        },
+        (Err(e), false) => format!("lost track of it: {e}"),
+    };
+    (shared.log)(&format!("hooks: {name} {subject} {}: {how}", event.state));
+    for line in String::from_utf8_lossy(&output).lines() {
+        (shared.log)(&format!("hooks: {name}: {line}"));
+    }
+    if dropped > 0 {
+        (shared.log)(&format!(
+            "hooks: {name}: {dropped} more bytes of output not logged"
+        ));
+    }
+    result
+}
+
+/// Start one hook with its arguments, environment, own process group, and stdout+stderr on
+/// one pipe whose read end is returned.
+fn spawn_hook(
+    path: &Path,
+    subject: &str,
+    event: &HookEvent,
+) -> std::io::Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver)> {
+    let (out_tx, out_rx) = tokio::net::unix::pipe::pipe()?;
+    let out_fd = out_tx.into_blocking_fd()?;
+    let err_fd = out_fd.try_clone()?;
+    let mut cmd = tokio::process::Command::new(path);
+    cmd.arg(subject)
+        .arg(event.state.as_str())
+        .env("CARP_VHID", event.vhid.to_string())
+        .env("CARP_INTERFACE", &event.device)
+        .env("CARP_STATE", event.state.as_str())
+        .env("CARP_PREVIOUS_STATE", event.previous.as_str())
+        .env("CARP_REASON", &event.reason)
+        .env("CARP_ADDRESSES", event.addresses.join(" "))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out_fd))
+        .stderr(Stdio::from(err_fd))
+        // Its own process group, so a timeout can kill everything it started.
+        .process_group(0)
+        .kill_on_drop(true);
+    // `cmd`, and with it our copies of the pipe's write end, is dropped on return, so the
+    // reader sees EOF once the hook and its children have closed theirs.
+    let child = cmd.spawn()?;
+    Ok((child, out_rx))
+}
+
+fn keep_output(output: &mut Vec<u8>, dropped: &mut usize, chunk: &[u8]) {
+    let room = OUTPUT_CAP.saturating_sub(output.len());
+    let take = room.min(chunk.len());
+    output.extend_from_slice(&chunk[..take]);
+    *dropped += chunk.len() - take;
+}
+
+/// SIGKILL to the hook's process group (its pid, as it was started with `process_group(0)`).
+fn kill_group(pid: u32) {
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+    if let Ok(pid) = i32::try_from(pid) {
+        // ESRCH means the group is already gone, which is what we want.
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_names() {
+        for ok in ["20-openvpn", "50-mdns", "x", "a.sh"] {
+            assert!(is_hook_name(OsStr::new(ok)), "{ok}");
+        }
+        for skip in [
+            ".hidden",
+            "20-foo~",
+            "20-foo.sample",
+            "20-foo.bak",
+            "20-foo.pkgsave",
+            "20-foo.disabled",
+            "",
+        ] {
+            assert!(!is_hook_name(OsStr::new(skip)), "{skip}");
+        }
+    }
+
+    use std::ffi::OsStr;
+
+    #[test]
+    fn output_is_capped() {
+        let mut out = Vec::new();
+        let mut dropped = 0;
+        keep_output(&mut out, &mut dropped, &[b'a'; 3000]);
+        keep_output(&mut out, &mut dropped, &[b'b'; 3000]);
+        assert_eq!(out.len(), OUTPUT_CAP);
+        assert_eq!(dropped, 6000 - OUTPUT_CAP);
     }
 }

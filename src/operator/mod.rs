@@ -1,41 +1,341 @@
-//! (placeholder until the operator-state branch lands)
-use std::collections::BTreeMap;
-use std::path::Path;
+//! Persistent operator state, owned by the daemon: maintenance mode and named demotion
+//! contributions (`service:openvpn` → 50). Both engines apply the same total: the userspace
+//! engine adds it to every VHID's advskew in adverts, the native engine writes it to
+//! `net.inet.carp.demotion`.
+//!
+//! Kept as named parts rather than one number so that leaving maintenance removes exactly
+//! the 240 it added and nothing another source asked for (OPNsense's leave resets the whole
+//! sysctl to its default, dropping every other demotion with it).
+//!
+//! File: `Paths::persistent_state()`, JSON `{"version":1,"maintenance":bool,"demotions":{…}}`.
+//! A missing file is the empty state; a file carpd cannot read is an error, never a silent
+//! reset (that would silently leave maintenance on a box an operator took out of service).
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Demotion that maintenance mode contributes, as OPNsense's maintenance mode writes it.
+pub const MAINTENANCE_DEMOTION: i32 = 240;
+
+/// The contribution name maintenance mode shows up under; not usable with `demote`.
+pub const MAINTENANCE_NAME: &str = "maintenance";
+
+/// Largest magnitude of one named contribution: 2^20, the value OPNsense's service-status
+/// check adds, so every value seen in the field fits.
+pub const MAX_CONTRIBUTION: i32 = 1 << 20;
+
+/// Named contributions kept at once.
+pub const MAX_NAMES: usize = 64;
+
+/// Longest contribution name.
+pub const MAX_NAME_LEN: usize = 64;
+
+const FILE_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("cannot read operator state {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "operator state {path} is unreadable ({reason}); carpd will not guess whether maintenance was on: fix the file, or remove it to start with no maintenance and no demotions"
+    )]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("cannot write operator state {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "demotion name {0:?} is not valid: use 1-{MAX_NAME_LEN} characters from A-Z a-z 0-9 _ . : -"
+    )]
+    BadName(String),
+    #[error("the name \"maintenance\" is reserved; use `carpd maintenance enter|leave`")]
+    ReservedName,
+    #[error(
+        "demotion {name} would become {value}; a contribution must stay within ±{MAX_CONTRIBUTION}"
+    )]
+    OutOfRange { name: String, value: i64 },
+    #[error("already {MAX_NAMES} named demotions; clear one first")]
+    TooManyNames,
+}
+
+/// What the operator asked for, surviving restarts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorState {
     pub maintenance: bool,
+    /// Named contributions, never containing `maintenance` and never a zero value.
     pub demotions: BTreeMap<String, i32>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StateError(pub String);
+/// The on-disk form: the state plus a version so a future format is refused, not misread.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileForm {
+    version: u32,
+    maintenance: bool,
+    #[serde(default)]
+    demotions: BTreeMap<String, i32>,
+}
+
+/// Whether `name` is a valid contribution name: `[A-Za-z0-9_.:-]{1,64}`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+}
+
+fn check_name(name: &str) -> Result<(), OperatorError> {
+    if !valid_name(name) {
+        return Err(OperatorError::BadName(name.to_string()));
+    }
+    if name == MAINTENANCE_NAME {
+        return Err(OperatorError::ReservedName);
+    }
+    Ok(())
+}
 
 impl OperatorState {
-    pub fn load(path: &Path) -> Result<OperatorState, StateError> {
-        let _ = path;
-        todo!()
+    /// Read the state; a missing file is the default state.
+    pub fn load(path: &Path) -> Result<OperatorState, OperatorError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(OperatorState::default());
+            }
+            Err(source) => {
+                return Err(OperatorError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let corrupt = |reason: String| OperatorError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let form: FileForm = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if form.version != FILE_VERSION {
+            return Err(corrupt(format!(
+                "format version {} (this carpd reads {FILE_VERSION})",
+                form.version
+            )));
+        }
+        if form.demotions.len() > MAX_NAMES {
+            return Err(corrupt(format!(
+                "{} named demotions (at most {MAX_NAMES})",
+                form.demotions.len()
+            )));
+        }
+        for (name, value) in &form.demotions {
+            check_name(name).map_err(|e| corrupt(e.to_string()))?;
+            if value.unsigned_abs() > MAX_CONTRIBUTION as u32 {
+                return Err(corrupt(format!(
+                    "demotion {name} = {value} is beyond ±{MAX_CONTRIBUTION}"
+                )));
+            }
+        }
+        let mut demotions = form.demotions;
+        demotions.retain(|_, v| *v != 0);
+        Ok(OperatorState {
+            maintenance: form.maintenance,
+            demotions,
+        })
     }
-    pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        let _ = path;
-        todo!()
+
+    /// Write the state atomically: a temporary file in the same directory, written and
+    /// fsynced, renamed over the old one, then the directory fsynced so the rename survives a
+    /// power cut. Readers see the old state or the new one, never a torn file. Creates the
+    /// directory (0755) if needed; the file is 0600.
+    pub fn save(&self, path: &Path) -> Result<(), OperatorError> {
+        let write_err = |source: std::io::Error| OperatorError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(&dir)
+                .map_err(write_err)?;
+        }
+        let form = FileForm {
+            version: FILE_VERSION,
+            maintenance: self.maintenance,
+            demotions: self.demotions.clone(),
+        };
+        let mut text = serde_json::to_vec_pretty(&form).map_err(|e| write_err(e.into()))?;
+        text.push(b'\n');
+
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "state.json".into());
+        let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+        let result = (|| {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, path)?;
+            std::fs::File::open(&dir)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(write_err)
     }
+
+    /// The demotion both engines apply: every named contribution plus 240 in maintenance.
+    /// Saturates at the i32 range (unreachable with the bounds here, but never wraps).
     pub fn total_demotion(&self) -> i32 {
-        todo!()
+        let sum: i64 = self.demotions.values().map(|&v| i64::from(v)).sum::<i64>()
+            + if self.maintenance {
+                i64::from(MAINTENANCE_DEMOTION)
+            } else {
+                0
+            };
+        sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
     }
-    pub fn enter_maintenance(&mut self) {
-        todo!()
+
+    /// Every contribution by name, maintenance included, as `carpd status` shows them.
+    pub fn breakdown(&self) -> BTreeMap<String, i32> {
+        let mut all = self.demotions.clone();
+        if self.maintenance {
+            all.insert(MAINTENANCE_NAME.to_string(), MAINTENANCE_DEMOTION);
+        }
+        all
     }
-    pub fn leave_maintenance(&mut self) {
-        todo!()
+
+    /// Turn maintenance on; returns whether it changed.
+    pub fn enter_maintenance(&mut self) -> bool {
+        !std::mem::replace(&mut self.maintenance, true)
     }
-    pub fn demote(&mut self, name: &str, delta: i32) -> Result<(), StateError> {
-        let _ = (name, delta);
-        todo!()
+
+    /// Turn maintenance off, removing exactly its 240 and nothing else; returns whether it
+    /// changed.
+    pub fn leave_maintenance(&mut self) -> bool {
+        std::mem::replace(&mut self.maintenance, false)
     }
-    pub fn clear(&mut self, name: &str) -> Result<(), StateError> {
-        let _ = name;
-        todo!()
+
+    /// Add `delta` to the contribution `name` (created at 0); a result of 0 removes the name.
+    /// Returns the new value. Nothing changes on error.
+    pub fn demote(&mut self, name: &str, delta: i32) -> Result<i32, OperatorError> {
+        check_name(name)?;
+        let current = self.demotions.get(name).copied();
+        let value = i64::from(current.unwrap_or(0)) + i64::from(delta);
+        if value.unsigned_abs() > MAX_CONTRIBUTION as u64 {
+            return Err(OperatorError::OutOfRange {
+                name: name.to_string(),
+                value,
+            });
+        }
+        if current.is_none() && value != 0 && self.demotions.len() >= MAX_NAMES {
+            return Err(OperatorError::TooManyNames);
+        }
+        let value = value as i32;
+        if value == 0 {
+            self.demotions.remove(name);
+        } else {
+            self.demotions.insert(name.to_string(), value);
+        }
+        Ok(value)
+    }
+
+    /// Remove the contribution `name`; returns what it was (None if there was none).
+    pub fn clear(&mut self, name: &str) -> Result<Option<i32>, OperatorError> {
+        check_name(name)?;
+        Ok(self.demotions.remove(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["service:openvpn", "a", "x.y-z_1", &"n".repeat(64)] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "has space", "semi;colon", "ü", &"n".repeat(65), "a/b"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn total_and_operations() {
+        let mut s = OperatorState::default();
+        assert_eq!(s.total_demotion(), 0);
+        assert!(s.enter_maintenance());
+        assert!(!s.enter_maintenance());
+        assert_eq!(s.demote("service:openvpn", 50).unwrap(), 50);
+        assert_eq!(s.demote("kernel", -10).unwrap(), -10);
+        assert_eq!(s.total_demotion(), 280);
+        assert_eq!(
+            s.breakdown(),
+            BTreeMap::from([
+                ("kernel".to_string(), -10),
+                ("maintenance".to_string(), 240),
+                ("service:openvpn".to_string(), 50)
+            ])
+        );
+        assert!(s.leave_maintenance());
+        assert_eq!(s.total_demotion(), 40);
+        assert_eq!(s.demotions.len(), 2);
+        assert_eq!(s.demote("kernel", 10).unwrap(), 0);
+        assert!(!s.demotions.contains_key("kernel"));
+        assert_eq!(s.clear("service:openvpn").unwrap(), Some(50));
+        assert_eq!(s.clear("service:openvpn").unwrap(), None);
+        assert_eq!(s, OperatorState::default());
+    }
+
+    #[test]
+    fn bounds_and_reserved() {
+        let mut s = OperatorState::default();
+        assert!(matches!(
+            s.demote("maintenance", 1),
+            Err(OperatorError::ReservedName)
+        ));
+        assert!(matches!(
+            s.clear("bad name"),
+            Err(OperatorError::BadName(_))
+        ));
+        s.demote("x", MAX_CONTRIBUTION).unwrap();
+        assert!(matches!(
+            s.demote("x", 1),
+            Err(OperatorError::OutOfRange { .. })
+        ));
+        assert_eq!(s.demotions["x"], MAX_CONTRIBUTION);
+        assert!(s.demote("y", i32::MIN).is_err());
+        for i in 1..MAX_NAMES {
+            s.demote(&format!("n{i}"), 1).unwrap();
+        }
+        assert!(matches!(
+            s.demote("one-too-many", 1),
+            Err(OperatorError::TooManyNames)
+        ));
+        // Changing an existing name is still allowed at the limit.
+        s.demote("n1", 1).unwrap();
     }
 }

@@ -1,16 +1,371 @@
 //! Renderers of a [`StatusReport`]: the human table and OPNsense's `get_vip_status` JSON.
 
-use super::StatusReport;
+use serde_json::{Map, Value, json};
+
+use super::{AddressStatus, HookResult, StatusReport, VhidStatus};
+
+/// OPNsense's wording when the node is demoted outside maintenance mode (carp_global_status).
+pub const DEMOTED_MSG: &str = "CARP has detected a problem and this unit has been demoted to BACKUP status.<br />Check link status on all interfaces with configured CARP VIPs.";
+
+/// OPNsense's wording when no CARP VIP is configured.
+pub const NO_CARP_MSG: &str = "Could not locate any defined CARP interfaces.";
 
 /// The table `carpd status` prints. `now` is Unix time in seconds (for "ago" columns).
 pub fn table(report: &StatusReport, now: f64) -> String {
-    let _ = (report, now);
-    todo!("status: table")
+    let header = [
+        "VHID",
+        "INTERFACE",
+        "STATE",
+        "BASE/SKEW",
+        "ADDRESSES",
+        "MASTER SEEN",
+        "LAST TRANSITION",
+    ];
+    let rows: Vec<[String; 7]> = report.vhids.iter().map(|v| row(v, now)).collect();
+
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str("no CARP VHIDs configured\n");
+    } else {
+        let mut widths = header.map(str::len);
+        for r in &rows {
+            for (w, cell) in widths.iter_mut().zip(r) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let header = header.map(String::from);
+        for r in std::iter::once(&header).chain(rows.iter()) {
+            let mut line = String::new();
+            for (i, (cell, w)) in r.iter().zip(widths).enumerate() {
+                if i + 1 == r.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.extend(std::iter::repeat_n(' ', w - cell.chars().count() + 2));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+
+    out.push('\n');
+    out.push_str(&demotion_line(report));
+    out.push('\n');
+    let g = &report.carp;
+    out.push_str(&format!(
+        "allow {}  maintenance {}  preempt {}  engine {}\n",
+        if g.allow { 1 } else { 0 },
+        on_off(g.maintenance),
+        on_off(g.preempt),
+        if report.engine.is_empty() {
+            "?"
+        } else {
+            &report.engine
+        }
+    ));
+    for v in &report.vhids {
+        if let Some(h) = v.hooks.iter().rev().find(|h| hook_failed(h)) {
+            out.push_str(&format!(
+                "hook {} failed for {}@{} {} ({}) {}\n",
+                h.hook,
+                v.vhid,
+                v.device,
+                h.state,
+                hook_outcome(h),
+                ago(now - h.at)
+            ));
+        }
+    }
+    for hint in hints(report) {
+        out.push_str("hint: ");
+        out.push_str(&hint);
+        out.push('\n');
+    }
+    out
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+fn hook_failed(h: &HookResult) -> bool {
+    h.timed_out || h.exit_code != Some(0)
+}
+
+fn hook_outcome(h: &HookResult) -> String {
+    match (h.timed_out, h.exit_code) {
+        (true, _) => format!("killed at timeout after {} ms", h.duration_ms),
+        (false, Some(c)) => format!("exit {c}"),
+        (false, None) => "did not start or was killed".to_string(),
+    }
+}
+
+fn row(v: &VhidStatus, now: f64) -> [String; 7] {
+    let interface = match (v.interface.is_empty(), v.device.is_empty()) {
+        (false, false) => format!("{} ({})", v.interface, v.device),
+        (false, true) => v.interface.clone(),
+        (true, _) => v.device.clone(),
+    };
+    let addresses = if v.addresses.is_empty() {
+        "-".to_string()
+    } else {
+        v.addresses
+            .iter()
+            .map(|a| {
+                let mut s = format!("{}/{}", a.address, a.prefix);
+                if a.mode == "ipalias" {
+                    s.push_str(" (alias)");
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let master = if v.state == "MASTER" {
+        "self".to_string()
+    } else {
+        match (&v.master_source, v.master_seen_ago) {
+            (Some(src), Some(secs)) => format!("{src}, {}", ago(secs)),
+            (Some(src), None) => src.clone(),
+            (None, Some(secs)) => ago(secs),
+            (None, None) => "-".to_string(),
+        }
+    };
+    let last = match &v.last_transition {
+        Some(t) => {
+            let mut s = format!("{}: {} -> {}", ago(now - t.at), t.from, t.to);
+            if !t.reason.is_empty() {
+                s.push_str(&format!(" ({})", t.reason));
+            }
+            s
+        }
+        None => "-".to_string(),
+    };
+    [
+        v.vhid.to_string(),
+        interface,
+        v.state.clone(),
+        format!("{}/{}", v.advbase, v.advskew),
+        addresses,
+        master,
+        last,
+    ]
+}
+
+/// `3.2s ago`, `42s ago`, `3m12s ago`, `2h03m ago`, `3d04h ago`.
+fn ago(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        // A clock step backwards; say so rather than print a negative age.
+        return "just now (clock stepped)".to_string();
+    }
+    let whole = secs as u64;
+    let text = if secs < 10.0 {
+        format!("{secs:.1}s")
+    } else if whole < 60 {
+        format!("{whole}s")
+    } else if whole < 3600 {
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    } else if whole < 86400 {
+        format!("{}h{:02}m", whole / 3600, (whole % 3600) / 60)
+    } else {
+        format!("{}d{:02}h", whole / 86400, (whole % 86400) / 3600)
+    };
+    format!("{text} ago")
+}
+
+/// `demotion 290 = maintenance 240 + service:openvpn 50`.
+fn demotion_line(report: &StatusReport) -> String {
+    let g = &report.carp;
+    let mut line = format!("demotion {}", g.demotion);
+    let parts: Vec<(String, i64)> = g
+        .demotions
+        .iter()
+        .filter(|(_, v)| **v != 0)
+        .map(|(k, v)| (k.clone(), i64::from(*v)))
+        .collect();
+    let accounted: i64 = parts.iter().map(|(_, v)| v).sum();
+    let unaccounted = i64::from(g.demotion) - accounted;
+    if parts.is_empty() && unaccounted == 0 {
+        return line;
+    }
+    let mut terms: Vec<String> = parts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    if unaccounted != 0 {
+        terms.push(format!("unaccounted {unaccounted}"));
+    }
+    line.push_str(" = ");
+    line.push_str(&terms.join(" + "));
+    line
+}
+
+/// Things an operator would otherwise have to work out from the numbers.
+fn hints(report: &StatusReport) -> Vec<String> {
+    let g = &report.carp;
+    let mut hints = Vec::new();
+    if !g.allow {
+        hints.push(
+            "CARP is disabled on this node (allow 0): it sends nothing and will not become MASTER; `carpd enable` turns it back on".to_string(),
+        );
+    }
+    if g.demotion > 0 {
+        let masters: Vec<String> = report
+            .vhids
+            .iter()
+            .filter(|v| v.state == "MASTER")
+            .map(|v| format!("{}@{}", v.vhid, v.device))
+            .collect();
+        if !masters.is_empty() {
+            hints.push(format!(
+                "demoted by {} but still MASTER of {}: no better peer has taken over; demotion moves a VIP only to a backup with preempt on and a lower advskew + demotion",
+                g.demotion,
+                masters.join(", ")
+            ));
+        }
+        if !g.maintenance {
+            hints.push(
+                "demoted without maintenance mode: something reported a problem (see the breakdown above)".to_string(),
+            );
+        }
+    }
+    if !g.preempt {
+        hints.push(
+            "preempt is off: this node takes MASTER only when the current master goes silent, and will not yield to a better peer it hears".to_string(),
+        );
+    }
+    for v in report.vhids.iter().filter(|v| v.state == "DISABLED") {
+        hints.push(format!(
+            "VHID {}@{} is configured but not running ({})",
+            v.vhid,
+            v.device,
+            if report.engine == "native" {
+                "not present in the kernel; `carpd apply` creates it"
+            } else {
+                "no engine runs it"
+            }
+        ));
+    }
+    hints
 }
 
 /// OPNsense's get_vip_status shape (opnsense-integration §3.1) with carpd's extras per row
 /// under `carpd`.
-pub fn opnsense_json(report: &StatusReport) -> serde_json::Value {
-    let _ = report;
-    todo!("status: json")
+///
+/// Rows come in OPNsense's order: per device (in order of first appearance), the IPv4
+/// addresses of its live VHIDs, then their IPv6 addresses; after all devices, one row per
+/// address of every `DISABLED` VHID in config order. Every row value is a string except
+/// `interface`, which is null when the device has no assigned interface name. `total`,
+/// `rowCount` and `current` are numbers, as `searchRecordsetBase` gives them. carpd's
+/// global extras (engine, demotion breakdown, preempt) are under a top-level `carpd` key.
+pub fn opnsense_json(report: &StatusReport) -> Value {
+    let mut rows = Vec::new();
+    let live: Vec<&VhidStatus> = report
+        .vhids
+        .iter()
+        .filter(|v| v.state != "DISABLED")
+        .collect();
+    let mut devices: Vec<&str> = Vec::new();
+    for v in &live {
+        if !devices.contains(&v.device.as_str()) {
+            devices.push(&v.device);
+        }
+    }
+    for device in devices {
+        let on_device: Vec<&&VhidStatus> = live.iter().filter(|v| v.device == device).collect();
+        for want_v6 in [false, true] {
+            for v in &on_device {
+                for a in v.addresses.iter().filter(|a| is_v6(a) == want_v6) {
+                    let interface = if v.interface.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::String(v.interface.clone())
+                    };
+                    rows.push(opnsense_row(v, a, interface));
+                }
+            }
+        }
+    }
+    for v in report.vhids.iter().filter(|v| v.state == "DISABLED") {
+        for a in &v.addresses {
+            rows.push(opnsense_row(v, a, Value::String(v.interface.clone())));
+        }
+    }
+
+    let g = &report.carp;
+    let any_carp = report
+        .vhids
+        .iter()
+        .any(|v| v.addresses.iter().any(|a| a.mode == "carp"));
+    let status_msg = if !g.maintenance && g.demotion != 0 {
+        DEMOTED_MSG
+    } else if !any_carp {
+        NO_CARP_MSG
+    } else {
+        ""
+    };
+    json!({
+        "total": rows.len(),
+        "rowCount": rows.len(),
+        "current": 1,
+        "rows": rows,
+        "carp": {
+            "demotion": g.demotion.to_string(),
+            "allow": if g.allow { "1" } else { "0" },
+            "maintenancemode": g.maintenance,
+            "status_msg": status_msg,
+        },
+        "carpd": {
+            "engine": report.engine,
+            "demotions": g.demotions,
+            "preempt": g.preempt,
+        },
+    })
+}
+
+fn is_v6(a: &AddressStatus) -> bool {
+    a.address.contains(':')
+}
+
+fn opnsense_row(v: &VhidStatus, a: &AddressStatus, interface: Value) -> Value {
+    // OPNsense calls an address it cannot find in the model an ipalias.
+    let mode = if a.mode.is_empty() {
+        "ipalias"
+    } else {
+        a.mode.as_str()
+    };
+    let status_txt = match v.state.as_str() {
+        "MASTER" | "BACKUP" | "INIT" => v.state.as_str(),
+        _ => "DISABLED",
+    };
+    let vhid_txt = if mode == "carp" {
+        format!("{} (freq. {}/{})", v.vhid, v.advbase, v.advskew)
+    } else {
+        v.vhid.to_string()
+    };
+    let mut row = Map::new();
+    row.insert("interface".into(), interface);
+    row.insert("vhid".into(), v.vhid.to_string().into());
+    row.insert("advbase".into(), v.advbase.to_string().into());
+    row.insert("advskew".into(), v.advskew.to_string().into());
+    row.insert("subnet".into(), a.address.clone().into());
+    row.insert("status".into(), v.state.clone().into());
+    row.insert("mode".into(), mode.into());
+    row.insert("status_txt".into(), status_txt.into());
+    row.insert("vhid_txt".into(), vhid_txt.into());
+    row.insert(
+        "carpd".into(),
+        json!({
+            "device": v.device,
+            "prefix": a.prefix,
+            "last_transition": v.last_transition,
+            "master_source": v.master_source,
+            "master_seen_ago": v.master_seen_ago,
+            "adverts_sent": v.adverts_sent,
+            "adverts_received": v.adverts_received,
+            "drops": v.drops,
+            "hooks": v.hooks,
+            "peer": v.peer,
+            "peer6": v.peer6,
+        }),
+    );
+    Value::Object(row)
 }

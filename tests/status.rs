@@ -1,0 +1,238 @@
+//! Snapshot tests of the status renderers: OPNsense's get_vip_status JSON and the table.
+
+use std::collections::BTreeMap;
+
+use carpd::status::render::{DEMOTED_MSG, NO_CARP_MSG, opnsense_json, table};
+use carpd::status::{
+    AddressStatus, GlobalStatus, HookResult, StatusReport, TransitionInfo, VhidStatus,
+};
+use serde_json::json;
+
+const NOW: f64 = 1_700_000_000.0;
+
+fn addr(a: &str, prefix: u8, mode: &str) -> AddressStatus {
+    AddressStatus {
+        address: a.into(),
+        prefix,
+        mode: mode.into(),
+    }
+}
+
+/// Two devices; WAN has a dual-stack VHID with an alias; OPT2's VHID is configured but absent.
+fn report() -> StatusReport {
+    StatusReport {
+        engine: "userspace".into(),
+        vhids: vec![
+            VhidStatus {
+                interface: "WAN".into(),
+                device: "vtnet0".into(),
+                vhid: 1,
+                advbase: 1,
+                advskew: 0,
+                state: "MASTER".into(),
+                addresses: vec![
+                    addr("2001:db8::1", 64, "carp"),
+                    addr("192.0.2.1", 24, "carp"),
+                    addr("192.0.2.10", 24, "ipalias"),
+                ],
+                master_source: None,
+                master_seen_ago: None,
+                last_transition: Some(TransitionInfo {
+                    from: "BACKUP".into(),
+                    to: "MASTER".into(),
+                    reason: "master timed out".into(),
+                    at: NOW - 192.0,
+                }),
+                adverts_sent: 190,
+                adverts_received: 3,
+                drops: BTreeMap::from([("badauth".to_string(), 2)]),
+                hooks: vec![HookResult {
+                    hook: "20-openvpn".into(),
+                    state: "MASTER".into(),
+                    exit_code: Some(1),
+                    timed_out: false,
+                    duration_ms: 35,
+                    at: NOW - 190.0,
+                }],
+                peer: None,
+                peer6: None,
+            },
+            VhidStatus {
+                interface: "".into(),
+                device: "vtnet1".into(),
+                vhid: 2,
+                advbase: 1,
+                advskew: 100,
+                state: "BACKUP".into(),
+                addresses: vec![addr("198.51.100.1", 24, "carp")],
+                master_source: Some("198.51.100.2".into()),
+                master_seen_ago: Some(0.4),
+                last_transition: Some(TransitionInfo {
+                    from: "INIT".into(),
+                    to: "BACKUP".into(),
+                    reason: "".into(),
+                    at: NOW - 3725.0,
+                }),
+                adverts_sent: 0,
+                adverts_received: 3725,
+                drops: BTreeMap::new(),
+                hooks: vec![],
+                peer: Some("198.51.100.2".into()),
+                peer6: None,
+            },
+            VhidStatus {
+                interface: "OPT2".into(),
+                device: "vtnet2".into(),
+                vhid: 3,
+                advbase: 2,
+                advskew: 50,
+                state: "DISABLED".into(),
+                addresses: vec![addr("203.0.113.1", 24, "carp")],
+                ..Default::default()
+            },
+        ],
+        carp: GlobalStatus {
+            demotion: 240,
+            demotions: BTreeMap::from([("maintenance".to_string(), 240)]),
+            allow: true,
+            maintenance: true,
+            preempt: true,
+        },
+    }
+}
+
+#[test]
+fn opnsense_json_shape() {
+    let got = opnsense_json(&report());
+    let expected = json!({
+        "total": 5, "rowCount": 5, "current": 1,
+        "rows": [
+            {"interface":"WAN","vhid":"1","advbase":"1","advskew":"0","subnet":"192.0.2.1",
+             "status":"MASTER","mode":"carp","status_txt":"MASTER","vhid_txt":"1 (freq. 1/0)",
+             "carpd": {"device":"vtnet0","prefix":24,
+                 "last_transition":{"from":"BACKUP","to":"MASTER","reason":"master timed out","at":NOW-192.0},
+                 "master_source":null,"master_seen_ago":null,"adverts_sent":190,"adverts_received":3,
+                 "drops":{"badauth":2},
+                 "hooks":[{"hook":"20-openvpn","state":"MASTER","exit_code":1,"timed_out":false,"duration_ms":35,"at":NOW-190.0}],
+                 "peer":null,"peer6":null}},
+            {"interface":"WAN","vhid":"1","advbase":"1","advskew":"0","subnet":"192.0.2.10",
+             "status":"MASTER","mode":"ipalias","status_txt":"MASTER","vhid_txt":"1"},
+            {"interface":"WAN","vhid":"1","advbase":"1","advskew":"0","subnet":"2001:db8::1",
+             "status":"MASTER","mode":"carp","status_txt":"MASTER","vhid_txt":"1 (freq. 1/0)"},
+            {"interface":null,"vhid":"2","advbase":"1","advskew":"100","subnet":"198.51.100.1",
+             "status":"BACKUP","mode":"carp","status_txt":"BACKUP","vhid_txt":"2 (freq. 1/100)"},
+            {"interface":"OPT2","vhid":"3","advbase":"2","advskew":"50","subnet":"203.0.113.1",
+             "status":"DISABLED","mode":"carp","status_txt":"DISABLED","vhid_txt":"3 (freq. 2/50)"}
+        ],
+        "carp": {"demotion":"240","allow":"1","maintenancemode":true,"status_msg":""},
+        "carpd": {"engine":"userspace","demotions":{"maintenance":240},"preempt":true}
+    });
+    // Compare everything but the per-row extras first (those are checked on row 0 only).
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for (i, row) in v["rows"].as_array_mut().unwrap().iter_mut().enumerate() {
+            if i > 0 {
+                row.as_object_mut().unwrap().remove("carpd");
+            }
+        }
+        v
+    };
+    assert_eq!(strip(&got), expected);
+
+    // OPNsense's fields are strings (interface may be null), whatever the input types were.
+    for row in got["rows"].as_array().unwrap() {
+        for key in [
+            "vhid",
+            "advbase",
+            "advskew",
+            "subnet",
+            "status",
+            "mode",
+            "status_txt",
+            "vhid_txt",
+        ] {
+            assert!(row[key].is_string(), "{key} is not a string in {row}");
+        }
+        assert!(row["interface"].is_string() || row["interface"].is_null());
+    }
+    assert!(got["carp"]["demotion"].is_string());
+    assert!(got["carp"]["allow"].is_string());
+    assert!(got["carp"]["maintenancemode"].is_boolean());
+}
+
+#[test]
+fn opnsense_status_msg() {
+    let mut r = report();
+    // Demoted outside maintenance: OPNsense's warning.
+    r.carp.maintenance = false;
+    r.carp.demotions = BTreeMap::from([("service:openvpn".to_string(), 240)]);
+    assert_eq!(opnsense_json(&r)["carp"]["status_msg"], DEMOTED_MSG);
+    // Negative demotion is also "not empty" to OPNsense.
+    r.carp.demotion = -10;
+    assert_eq!(opnsense_json(&r)["carp"]["status_msg"], DEMOTED_MSG);
+    r.carp.demotion = 0;
+    assert_eq!(opnsense_json(&r)["carp"]["status_msg"], "");
+    r.carp.allow = false;
+    assert_eq!(opnsense_json(&r)["carp"]["allow"], "0");
+
+    let empty = StatusReport {
+        engine: "native".into(),
+        vhids: vec![],
+        carp: GlobalStatus {
+            allow: true,
+            preempt: true,
+            ..Default::default()
+        },
+    };
+    let j = opnsense_json(&empty);
+    assert_eq!(
+        j,
+        json!({"total":0,"rowCount":0,"current":1,"rows":[],
+            "carp":{"demotion":"0","allow":"1","maintenancemode":false,"status_msg":NO_CARP_MSG},
+            "carpd":{"engine":"native","demotions":{},"preempt":true}})
+    );
+}
+
+#[test]
+fn table_snapshot() {
+    let got = table(&report(), NOW);
+    let expected = "\
+VHID  INTERFACE      STATE     BASE/SKEW  ADDRESSES                                            MASTER SEEN             LAST TRANSITION
+1     WAN (vtnet0)   MASTER    1/0        2001:db8::1/64, 192.0.2.1/24, 192.0.2.10/24 (alias)  self                    3m12s ago: BACKUP -> MASTER (master timed out)
+2     vtnet1         BACKUP    1/100      198.51.100.1/24                                      198.51.100.2, 0.4s ago  1h02m ago: INIT -> BACKUP
+3     OPT2 (vtnet2)  DISABLED  2/50       203.0.113.1/24                                       -                       -
+
+demotion 240 = maintenance 240
+allow 1  maintenance on  preempt on  engine userspace
+hook 20-openvpn failed for 1@vtnet0 MASTER (exit 1) 3m10s ago
+hint: demoted by 240 but still MASTER of 1@vtnet0: no better peer has taken over; demotion moves a VIP only to a backup with preempt on and a lower advskew + demotion
+hint: VHID 3@vtnet2 is configured but not running (no engine runs it)
+";
+    assert_eq!(got, expected, "\n{got}");
+}
+
+#[test]
+fn table_breakdown_and_hints() {
+    let mut r = report();
+    r.carp.maintenance = false;
+    r.carp.allow = false;
+    r.carp.preempt = false;
+    r.carp.demotion = 300;
+    r.carp.demotions = BTreeMap::from([
+        ("service:openvpn".to_string(), 50),
+        ("kernel".to_string(), -10),
+    ]);
+    let t = table(&r, NOW);
+    assert!(
+        t.contains("demotion 300 = kernel -10 + service:openvpn 50 + unaccounted 260\n"),
+        "{t}"
+    );
+    assert!(t.contains("allow 0  maintenance off  preempt off"), "{t}");
+    assert!(t.contains("hint: CARP is disabled on this node"), "{t}");
+    assert!(t.contains("hint: demoted without maintenance mode"), "{t}");
+    assert!(t.contains("hint: preempt is off"), "{t}");
+
+    let empty = table(&StatusReport::default(), NOW);
+    assert!(empty.starts_with("no CARP VHIDs configured\n"), "{empty}");
+    assert!(empty.contains("\ndemotion 0\n"), "{empty}");
+}
