@@ -296,6 +296,11 @@ fn element(
     section: &mut Section,
     pending: &mut Option<Pending>,
 ) -> Result<(), String> {
+    // Attributes are only parsed on demand; check them everywhere so that a broken file is
+    // refused as a whole, as OPNsense itself would refuse it.
+    for attr in start.attributes() {
+        attr.map_err(|e| format!("attributes of <{}>: {e}", start.name().as_ref()))?;
+    }
     let name = start.name();
     let name = name.as_ref();
     match depth {
