@@ -3,7 +3,10 @@
 //! Contract used by the rest of carpd (the reader and validator behind it live in sibling modules):
 //! `load(path)` / `parse(bytes)` return the model plus warnings, or every problem at once.
 
+pub mod key;
 pub mod model;
+mod reader;
+mod validate;
 
 pub use model::*;
 
@@ -82,16 +85,49 @@ pub enum LoadError {
 }
 
 /// Read and validate a config.xml file.
+///
+/// The file is streamed, not read whole: only the CARP-related sections are kept in memory.
 pub fn load(path: &std::path::Path) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+    let io_err = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(&bytes)
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    match reader::read(std::io::BufReader::with_capacity(64 * 1024, file)) {
+        Ok(raw) => finish(&raw),
+        Err(failure) => {
+            // Malformed input is the rare path: read the file again to place the error.
+            let bytes = std::fs::read(path).map_err(io_err)?;
+            Err(xml_error(&bytes, failure))
+        }
+    }
 }
 
 /// Read and validate config.xml from memory.
 pub fn parse(xml: &[u8]) -> Result<Loaded, LoadError> {
-    let _ = xml;
-    todo!("config: parse")
+    match reader::read(xml) {
+        Ok(raw) => finish(&raw),
+        Err(failure) => Err(xml_error(xml, failure)),
+    }
+}
+
+fn xml_error(bytes: &[u8], failure: reader::XmlFailure) -> LoadError {
+    let (line, column) = reader::line_column(bytes, failure.offset);
+    LoadError::Xml {
+        line,
+        column,
+        message: failure.message,
+    }
+}
+
+fn finish(raw: &reader::RawConfig) -> Result<Loaded, LoadError> {
+    let (model, findings) = validate::build(raw);
+    let (errors, warnings): (Vec<_>, Vec<_>) = findings
+        .0
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    match model {
+        Some(model) if errors.is_empty() => Ok(Loaded { model, warnings }),
+        _ => Err(LoadError::Invalid { errors, warnings }),
+    }
 }

@@ -29,6 +29,17 @@ impl CarpKey {
     }
 }
 
+/// Serialized as `{"set": bool, "length": N}`: the bytes never leave the process.
+impl Serialize for CarpKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("CarpKey", 2)?;
+        st.serialize_field("set", &!self.is_empty())?;
+        st.serialize_field("length", &self.used_len())?;
+        st.end()
+    }
+}
+
 impl std::fmt::Debug for CarpKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "CarpKey({})", self.describe())
@@ -66,7 +77,7 @@ pub struct VipAddress {
 }
 
 /// One CARP virtual host: a vhid on a device with every address that follows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct CarpGroup {
     /// OS device name (`vtnet0`, `eth0`), already resolved from the interface key.
     pub device: String,
@@ -131,7 +142,7 @@ impl HaSettings {
 }
 
 /// Everything carpd will run, validated.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Model {
     pub groups: Vec<CarpGroup>,
     pub ha: HaSettings,

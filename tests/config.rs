@@ -1,0 +1,512 @@
+//! config.xml → model: realistic configs from the three dialects, one fixture per validation
+//! rule (place, line and message), malformed XML, and a large generated file.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use carpd::config::{self, CarpGroup, Diagnostic, LoadError, Loaded, Severity, VipMode};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(name)
+}
+
+fn load_ok(name: &str) -> Loaded {
+    match config::load(&fixture(name)) {
+        Ok(l) => l,
+        Err(e) => panic!("{name} should load: {e} {e:?}"),
+    }
+}
+
+fn load_errors(name: &str) -> Vec<Diagnostic> {
+    match config::load(&fixture(name)) {
+        Err(LoadError::Invalid { errors, .. }) => errors,
+        other => panic!("{name} should be invalid, got {other:?}"),
+    }
+}
+
+/// 1-based line of the first line of the fixture containing `needle`.
+fn line_of(name: &str, needle: &str) -> u32 {
+    line_after(name, "", needle)
+}
+
+/// 1-based line of the first line containing `needle` at or after the first one with `anchor`.
+fn line_after(name: &str, anchor: &str, needle: &str) -> u32 {
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(anchor))
+        .unwrap_or_else(|| panic!("{anchor:?} not in {name}"));
+    let idx = lines[start..]
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {name} after {anchor:?}"));
+    (start + idx) as u32 + 1
+}
+
+fn group<'a>(groups: &'a [CarpGroup], name: &str) -> &'a CarpGroup {
+    groups
+        .iter()
+        .find(|g| g.name() == name)
+        .unwrap_or_else(|| panic!("no group {name}"))
+}
+
+fn key_bytes(s: &[u8]) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..s.len()].copy_from_slice(s);
+    k
+}
+
+#[test]
+fn current_opnsense_config() {
+    let l = load_ok("opnsense-current.xml");
+    let m = &l.model;
+    assert_eq!(m.groups.len(), 2);
+    assert!(m.maintenance);
+    assert!(m.ha.disable_preempt);
+    assert!(!m.ha.preempt());
+    assert_eq!(m.ha.pfsync.device.as_deref(), Some("vtnet2"));
+    assert_eq!(m.ha.pfsync.peer, Some(Ipv4Addr::new(203, 0, 113, 2)));
+    assert_eq!(m.ha.pfsync.version.as_deref(), Some("1400"));
+
+    let wan = group(&m.groups, "1@vtnet0");
+    assert_eq!(wan.interface_key, "wan");
+    assert_eq!(wan.interface_name, "Internet");
+    assert_eq!((wan.advbase, wan.advskew), (1, 0));
+    assert_eq!(wan.peer, Some(Ipv4Addr::new(192, 0, 2, 3)));
+    assert_eq!(wan.peer6, None);
+    assert_eq!(wan.key.0, key_bytes(b"wankeywithspaces"));
+    assert_eq!(wan.description, "WAN CARP & NAT");
+    assert_eq!(
+        wan.source_uuid.as_deref(),
+        Some("0b9d4c1e-1111-4c2a-9a55-000000000001")
+    );
+    // The CARP VIP first, then the aliases in config order (an IPv6 alias on an IPv4 vhid).
+    let addrs: Vec<String> = wan.addresses.iter().map(|a| a.prefix.to_string()).collect();
+    assert_eq!(
+        addrs,
+        ["192.0.2.1/24", "192.0.2.10/24", "2001:db8:ffff::1/64"]
+    );
+    assert_eq!(wan.addresses[0].mode, VipMode::Carp);
+    assert_eq!(wan.addresses[1].mode, VipMode::Ipalias);
+    assert_eq!(
+        wan.addresses[1].source.as_deref(),
+        Some("0b9d4c1e-3333-4c2a-9a55-000000000003")
+    );
+
+    let lan = group(&m.groups, "2@vlan0.100");
+    assert_eq!(lan.interface_name, "LAN", "no <descr>: key upper-cased");
+    assert_eq!((lan.advbase, lan.advskew), (2, 10));
+    assert_eq!(lan.peer, None);
+    assert_eq!(
+        lan.peer6,
+        Some("2001:db8:1::3".parse::<Ipv6Addr>().unwrap())
+    );
+    assert_eq!(
+        lan.v6_addresses().collect::<Vec<_>>(),
+        ["2001:db8:1::1".parse::<Ipv6Addr>().unwrap()]
+    );
+
+    // The lo0 alias without vhid and the proxyarp entry are not CARP's business.
+    assert!(m.groups.iter().all(|g| g.device != "lo0"));
+    let proxy = l
+        .warnings
+        .iter()
+        .find(|d| d.message.contains("proxyarp"))
+        .expect("a note about proxyarp");
+    assert_eq!(proxy.severity, Severity::Note);
+    assert_eq!(
+        proxy.line,
+        Some(line_of("opnsense-current.xml", "<mode>proxyarp</mode>"))
+    );
+    // Space removal is worth a note, not a warning.
+    assert!(l.warnings.iter().all(|d| d.severity == Severity::Note));
+}
+
+#[test]
+fn legacy_opnsense_config() {
+    let l = load_ok("opnsense-legacy.xml");
+    let m = &l.model;
+    assert_eq!(m.groups.len(), 2);
+    assert!(!m.maintenance);
+    assert!(m.ha.preempt());
+    assert_eq!(
+        m.ha.pfsync.device.as_deref(),
+        Some("em2"),
+        "pfsyncenabled=on"
+    );
+    let wan = group(&m.groups, "3@em0");
+    assert_eq!(wan.interface_name, "WAN");
+    assert_eq!(wan.advskew, 100);
+    assert_eq!(wan.source_uuid, None);
+    // addslashes: a backslash before the double quote and before the backslash.
+    assert_eq!(wan.key.0, key_bytes(br#"legacy\"key\\x"#));
+    let other = l
+        .warnings
+        .iter()
+        .find(|d| d.message.contains("obsolete"))
+        .expect("a warning for mode other");
+    assert_eq!(other.severity, Severity::Warning);
+    assert_eq!(other.place, "virtualip/vip[3]/mode");
+    assert_eq!(
+        other.line,
+        Some(line_of("opnsense-legacy.xml", "<mode>other</mode>"))
+    );
+}
+
+#[test]
+fn legacy_pfsync_disabled_without_pfsyncenabled_on() {
+    let xml = br#"<opnsense><interfaces><opt1><if>em2</if></opt1></interfaces>
+        <hasync><pfsyncenabled></pfsyncenabled><pfsyncinterface>opt1</pfsyncinterface></hasync></opnsense>"#;
+    let l = config::parse(xml).unwrap();
+    assert_eq!(l.model.ha.pfsync.device, None);
+    let xml = br#"<opnsense><hasync version="1.0.2"><pfsyncinterface/></hasync></opnsense>"#;
+    assert_eq!(config::parse(xml).unwrap().model.ha.pfsync.device, None);
+}
+
+#[test]
+fn pfsense_config() {
+    let l = load_ok("pfsense.xml");
+    let m = &l.model;
+    assert!(m.maintenance, "an empty element means on");
+    assert_eq!(m.ha.pfsync.device.as_deref(), Some("igb1"));
+    assert_eq!(m.ha.pfsync.peer, Some(Ipv4Addr::new(198, 51, 100, 3)));
+    let wan = group(&m.groups, "10@igb0");
+    assert_eq!(wan.description, "WAN CARP");
+    assert_eq!(wan.source_uuid.as_deref(), Some("5f2b3c4d5e6f7"));
+    // The alias names its parent as `_vip<uniqid>` and inherits its interface and vhid.
+    assert_eq!(wan.addresses.len(), 2);
+    assert_eq!(
+        wan.addresses[1].prefix.addr,
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20))
+    );
+    assert_eq!(wan.addresses[1].source.as_deref(), Some("5f2b3c4d5e6f8"));
+    assert_eq!(group(&m.groups, "11@igb1").addresses.len(), 1);
+}
+
+#[test]
+fn pfsense_alias_with_unknown_parent() {
+    let xml = br#"<pfsense>
+<interfaces><wan><if>igb0</if></wan></interfaces>
+<virtualip>
+<vip>
+<mode>ipalias</mode>
+<interface>_vipdeadbeef00000</interface>
+<uniqid>5f2b3c4d5e6f8</uniqid>
+<subnet>192.0.2.20</subnet>
+<subnet_bits>24</subnet_bits>
+</vip>
+</virtualip>
+</pfsense>"#;
+    let Err(LoadError::Invalid { errors, .. }) = config::parse(xml) else {
+        panic!("must fail");
+    };
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].place,
+        "virtualip/vip[uniqid=5f2b3c4d5e6f8]/interface"
+    );
+    assert_eq!(errors[0].line, Some(6));
+    assert!(errors[0].message.contains("does not exist"));
+}
+
+#[test]
+fn device_name_without_interface_key_passes_through() {
+    let xml = br#"<opnsense><virtualip><vip uuid="u"><interface>ens3</interface><mode>carp</mode>
+        <subnet>192.0.2.1</subnet><subnet_bits>24</subnet_bits><vhid>7</vhid><password>k</password>
+        <peer>224.0.0.18</peer><peer6>ff02::12</peer6></vip></virtualip></opnsense>"#;
+    let l = config::parse(xml).unwrap();
+    let g = &l.model.groups[0];
+    assert_eq!(g.name(), "7@ens3");
+    assert_eq!(g.interface_key, "ens3");
+    assert_eq!(g.interface_name, "ENS3");
+    assert_eq!((g.advbase, g.advskew), (1, 0), "defaults");
+    assert_eq!(
+        (g.peer, g.peer6),
+        (None, None),
+        "multicast defaults mean no unicast peer"
+    );
+}
+
+/// (fixture, place suffix after the vip, needle on the reported line, message fragment)
+const RULES: &[(&str, &str, &str, &str)] = &[
+    (
+        "vhid-range",
+        "0001]/vhid",
+        "<vhid>256</vhid>",
+        "256 is out of range 1..255",
+    ),
+    (
+        "vhid-missing",
+        "0001]/vhid",
+        "000000000001\">",
+        "needs a <vhid>",
+    ),
+    (
+        "vhid-not-number",
+        "0001]/vhid",
+        "<vhid>one</vhid>",
+        "\"one\" is not a number",
+    ),
+    (
+        "advbase-range",
+        "0001]/advbase",
+        "<advbase>0</advbase>",
+        "advbase 0 is out of range 1..254",
+    ),
+    (
+        "advskew-range",
+        "0001]/advskew",
+        "<advskew>255</advskew>",
+        "advskew 255 is out of range 0..254",
+    ),
+    (
+        "duplicate-vhid",
+        "0002]/vhid",
+        "<vhid>1</vhid>",
+        "already used by the CARP VIP",
+    ),
+    (
+        "alias-without-carp",
+        "0002]/vhid",
+        "<vhid>5</vhid>",
+        "no CARP VIP has vhid 5 on wan",
+    ),
+    (
+        "bad-address",
+        "0001]/subnet",
+        "192.0.2.300",
+        "\"192.0.2.300\" is not an IP address",
+    ),
+    (
+        "address-with-prefix",
+        "0001]/subnet",
+        "192.0.2.1/24",
+        "is not an IP address",
+    ),
+    (
+        "bad-prefix",
+        "0001]/subnet_bits",
+        "<subnet_bits>abc",
+        "\"abc\" is not a number",
+    ),
+    (
+        "prefix-range",
+        "0001]/subnet_bits",
+        "<subnet_bits>129",
+        "129 is out of range 1..128 for IPv6",
+    ),
+    (
+        "network-address",
+        "0001]/subnet",
+        "<subnet>192.0.2.0<",
+        "network address",
+    ),
+    (
+        "peer-wrong-family",
+        "0001]/peer",
+        "<peer>2001:db8::3",
+        "is an IPv6 address",
+    ),
+    (
+        "peer6-wrong-family",
+        "0001]/peer6",
+        "<peer6>198.51.100.3",
+        "is an IPv4 address",
+    ),
+    (
+        "peer-mixed-family",
+        "0001]/peer",
+        "<peer>198.51.100.3",
+        "IPv6 CARP VIP with an IPv4 unicast peer",
+    ),
+    (
+        "unknown-interface",
+        "0001]/interface",
+        "<interface>opt7",
+        "opt7 is not defined under <interfaces>",
+    ),
+    (
+        "carp-on-loopback",
+        "0001]/interface",
+        "<interface>opt9",
+        "CARP cannot run on lo0",
+    ),
+    (
+        "duplicate-address",
+        "0002]/subnet",
+        "<subnet>192.0.2.1</subnet>",
+        "also configured at",
+    ),
+    (
+        "own-address",
+        "0001]/subnet",
+        "<subnet>192.0.2.2<",
+        "own address of interface wan",
+    ),
+];
+
+#[test]
+fn every_validation_rule_names_place_line_and_message() {
+    for (name, place, needle, message) in RULES {
+        let file = format!("invalid/{name}.xml");
+        let errors = load_errors(&file);
+        assert_eq!(
+            errors.len(),
+            1,
+            "{name}: exactly one error, got {errors:#?}"
+        );
+        let e = &errors[0];
+        let want_place = format!("virtualip/vip[uuid=00000000-0000-4000-8000-00000000{place}");
+        assert_eq!(e.place, want_place, "{name}: place");
+        // The line is searched for inside the <vip> the place names.
+        let vip = format!("00000000000{}\">", &place[3..4]);
+        let want_line = line_after(&file, &vip, needle);
+        assert_eq!(e.line, Some(want_line), "{name}: line");
+        assert!(
+            e.message.contains(message),
+            "{name}: message {:?}",
+            e.message
+        );
+        assert!(!e.hint.is_empty(), "{name}: a hint says what to do");
+        assert_eq!(e.severity, Severity::Error);
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let errors = load_errors("invalid/everything-at-once.xml");
+    let places: Vec<&str> = errors
+        .iter()
+        .map(|e| e.place.rsplit(']').next().unwrap())
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "/vhid",
+            "/advbase",
+            "/peer",
+            "/interface",
+            "/subnet",
+            "/vhid"
+        ],
+        "{errors:#?}"
+    );
+    // In document order.
+    assert!(errors.windows(2).all(|w| w[0].line <= w[1].line));
+}
+
+#[test]
+fn warnings_leave_the_config_usable() {
+    let cases = [
+        ("warn/password-long.xml", "<password>", "25 bytes", 19),
+        (
+            "warn/password-empty.xml",
+            "<password/>",
+            "not authenticated",
+            0,
+        ),
+    ];
+    for (file, needle, message, key_len) in cases {
+        let l = load_ok(file);
+        assert_eq!(l.warnings.len(), 1, "{file}");
+        let w = &l.warnings[0];
+        assert_eq!(w.severity, Severity::Warning);
+        assert!(w.place.ends_with("/password"));
+        assert_eq!(w.line, Some(line_of(file, needle)));
+        assert!(w.message.contains(message), "{}", w.message);
+        assert_eq!(l.model.groups[0].key.used_len(), key_len);
+    }
+    let l = load_ok("warn/mode-other.xml");
+    assert_eq!(l.model.groups.len(), 1);
+    assert_eq!(
+        l.warnings[0].line,
+        Some(line_of("warn/mode-other.xml", "<mode>other"))
+    );
+}
+
+fn xml_error(bytes: &[u8]) -> (u32, u32, String) {
+    match config::parse(bytes) {
+        Err(LoadError::Xml {
+            line,
+            column,
+            message,
+        }) => (line, column, message),
+        other => panic!(
+            "expected an XML error for {:?}, got {other:?}",
+            String::from_utf8_lossy(bytes)
+        ),
+    }
+}
+
+#[test]
+fn malformed_xml_is_one_clear_error() {
+    let full = std::fs::read(fixture("opnsense-current.xml")).unwrap();
+    // Truncated at many points: always an XML error, never a panic or a partial model.
+    for cut in (200..full.len() - 2).step_by(97) {
+        let (line, _, message) = xml_error(&full[..cut]);
+        assert!(line >= 1);
+        assert!(!message.is_empty());
+    }
+    let (line, _, message) = xml_error(&full[..full.len() / 2]);
+    assert!(message.contains("not closed"), "{message}");
+    assert!(line > 60);
+
+    let (line, column, message) =
+        xml_error(b"<opnsense>\n  <virtualip>\n    <vip></virtualip>\n</opnsense>\n");
+    assert_eq!(line, 3);
+    assert!(column > 1);
+    assert!(message.contains("vip"), "{message}");
+
+    for garbage in [
+        &b""[..],
+        b"hello world",
+        b"<<<>>>",
+        b"\x00\x01\x02\xff\xfe",
+        b"<opnsense><a b=></a></opnsense>",
+        b"<opnsense></opnsense><second/>",
+        b"<opnsense><virtualip><vip><descr>&bogus;</descr></vip></virtualip></opnsense>",
+    ] {
+        xml_error(garbage);
+    }
+}
+
+#[test]
+fn huge_generated_config_keeps_only_carp_sections() {
+    let mut xml = String::with_capacity(6 << 20);
+    xml.push_str("<?xml version=\"1.0\"?>\n<opnsense>\n<interfaces>\n");
+    for i in 0..40 {
+        xml.push_str(&format!(
+            "<opt{i}><if>vlan0.{}</if><ipaddr>10.{i}.0.2</ipaddr><subnet>24</subnet></opt{i}>\n",
+            100 + i
+        ));
+    }
+    xml.push_str("</interfaces>\n<filter>\n");
+    let mut n = 0;
+    while xml.len() < 5 << 20 {
+        n += 1;
+        xml.push_str(&format!(
+            "<rule uuid=\"r{n}\"><type>pass</type><interface>opt{}</interface><protocol>tcp</protocol>\
+<source><address>198.51.100.{}</address></source><destination><port>{}</port></destination>\
+<descr>generated rule {n} &amp; more</descr></rule>\n",
+            n % 40,
+            n % 250,
+            1024 + n % 6000
+        ));
+    }
+    xml.push_str("</filter>\n<virtualip version=\"1.0.1\">\n");
+    for i in 0..40 {
+        xml.push_str(&format!(
+            "<vip uuid=\"v{i}\"><interface>opt{i}</interface><mode>carp</mode><subnet>10.{i}.0.1</subnet>\
+<subnet_bits>24</subnet_bits><vhid>{}</vhid><password>key{i}</password></vip>\n",
+            i + 1
+        ));
+    }
+    xml.push_str("</virtualip>\n</opnsense>\n");
+    let l = config::parse(xml.as_bytes()).unwrap();
+    assert_eq!(l.model.groups.len(), 40);
+    assert_eq!(l.model.groups[39].name(), "40@vlan0.139");
+    assert!(n > 10_000, "{n} rules");
+}
