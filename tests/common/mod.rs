@@ -1,0 +1,8 @@
+//! Shared helpers for integration tests. Each test binary that needs them says `mod common;`.
+//!
+//! `netns` holds the network-namespace lab every namespace test uses: a bridge, N nodes and a
+//! client, all torn down on drop (also on panic).
+
+#![allow(dead_code)] // every test binary uses a different subset
+
+pub mod netns;
