@@ -15,6 +15,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::MulticastGroup;
 use rtnetlink::packet_core::NetlinkPayload;
+use rtnetlink::sys::AsyncSocket;
 use tokio::sync::mpsc;
 
 use super::addresses::nl_error;
@@ -69,13 +70,19 @@ pub fn watch() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<LinkEvent
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
         io::Error::other("links::watch must be called from inside the engine's tokio runtime")
     })?;
-    let (conn, _handle, mut messages) =
+    let (mut conn, _handle, mut messages) =
         rtnetlink::new_multicast_connection(&[MulticastGroup::Link]).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("subscribing to rtnetlink link events: {e}"),
             )
         })?;
+    // A burst of link messages (many VLANs flapping with one trunk) must not overflow the
+    // socket: a lost message would be a missed link change. 1 MiB holds thousands.
+    conn.socket_mut()
+        .socket_mut()
+        .set_rx_buf_sz(1usize << 20)
+        .map_err(|e| io::Error::new(e.kind(), format!("sizing the link event socket: {e}")))?;
     let (tx, rx) = mpsc::unbounded_channel();
     runtime.spawn(async move {
         // `_handle` must stay alive with the connection, or it shuts down.
