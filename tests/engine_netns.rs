@@ -1,6 +1,8 @@
 //! The userspace engine end to end: real carpd daemons in network namespaces, real raw
 //! sockets, real addresses, pings from a client. Needs root (CI runs as root).
 
+#![cfg(target_os = "linux")]
+
 mod common;
 #[path = "engine/harness.rs"]
 mod harness;

@@ -2,6 +2,8 @@
 //! and tshark decoding carpd's adverts (checksum status from Wireshark's CARP dissector, HMAC
 //! recomputed from the config). Needs root, ucarp and tshark (scripts/install-deps).
 
+#![cfg(target_os = "linux")]
+
 mod common;
 #[path = "engine/harness.rs"]
 mod harness;

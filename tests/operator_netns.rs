@@ -2,6 +2,8 @@
 //! lost pings measured), persistence across a restart and a simulated reboot, named demotions,
 //! forced state, CARP off/on. Needs root.
 
+#![cfg(target_os = "linux")]
+
 mod common;
 #[path = "engine/harness.rs"]
 mod harness;

@@ -1,6 +1,9 @@
 //! Self-test of the namespace lab (tests/common/netns.rs): addressing, reachability, cable
 //! pull, process handling and teardown. Needs root.
 
+// Network namespaces, rtnetlink and AF_PACKET are Linux-only.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::path::Path;

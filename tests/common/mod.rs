@@ -5,4 +5,5 @@
 
 #![allow(dead_code)] // every test binary uses a different subset
 
+#[cfg(target_os = "linux")]
 pub mod netns;

@@ -4,4 +4,5 @@
 pub mod addresses;
 pub mod announce;
 pub mod carp_socket;
+pub mod interface;
 pub mod links;
