@@ -21,13 +21,7 @@ pub struct ApplyArgs {
 const PASS_NOTE: &str = "passwords are shown as '****'; carpd hands keys to the kernel directly, never on a command line";
 
 pub fn run(g: &super::Global, a: ApplyArgs) -> anyhow::Result<u8> {
-    let loaded = crate::config::load(&g.config)
-        .with_context(|| format!("reading {}", g.config.display()))?;
-    for w in &loaded.warnings {
-        eprintln!("carpd: {w}");
-    }
-    let model = loaded.model;
-
+    // The kernel side first: on a host without carp(4) that is the error worth seeing.
     let kernel = match &a.kernel_state {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -41,6 +35,13 @@ pub fn run(g: &super::Global, a: ApplyArgs) -> anyhow::Result<u8> {
         }
         None => native::observe()?,
     };
+    let loaded = crate::config::load(&g.config)
+        .with_context(|| format!("reading {}", g.config.display()))?;
+    for w in &loaded.warnings {
+        eprintln!("carpd: {w}");
+    }
+    let model = loaded.model;
+
     let mut ledger = Ledger::load(&g.state_dir)?;
     let plan = native::plan_with_ledger(&model, &kernel, Some(&ledger));
 
