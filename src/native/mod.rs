@@ -1,1 +1,159 @@
-//! (filled in by its issue)
+//! The native engine: FreeBSD's carp(4) holds the VIPs, carpd makes it match config.xml and
+//! turns devd's CARP events into hooks.
+//!
+//! * [`kernel`]: [`KernelState`], the observed state as a serde snapshot;
+//! * [`plan`]: desired [`Model`] vs [`KernelState`] → ordered, minimal [`Plan`] (pure);
+//! * [`ledger`]: what carpd applied before (key fingerprints, its own vhids);
+//! * [`report`]: kernel state → the shared [`crate::status::StatusReport`];
+//! * [`devd`]: parsing devd's CARP notifications;
+//! * [`abi`], [`genl`]: the kernel's C layouts and netlink messages, testable anywhere.
+//!
+//! The syscalls are in `platform::freebsd`.
+
+pub mod abi;
+pub mod devd;
+pub mod genl;
+pub mod kernel;
+pub mod ledger;
+pub mod plan;
+pub mod report;
+mod run;
+
+pub use kernel::KernelState;
+pub use ledger::Ledger;
+pub use plan::{Plan, Step, plan, plan_with_ledger};
+pub use report::report;
+pub use run::{RunOptions, run};
+
+use crate::config::Model;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NativeError {
+    #[error("no carp(4) here: use --kernel-state FILE, or `carpd run --engine userspace`")]
+    Unavailable,
+    #[error(
+        "carp(4) is not loaded (sysctl net.inet.carp.allow is missing): `kldload carp`, or add carp_load=\"YES\" to /boot/loader.conf"
+    )]
+    NotLoaded,
+    #[error("cannot read the kernel state: {0}")]
+    Observe(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(#[from] crate::config::LoadError),
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+/// A plan that stopped part-way. Re-running `carpd apply` plans from the kernel as it is now,
+/// so it picks up where this one stopped.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "step {} of {} failed: `{}`: {reason} ({} step(s) applied before it; fix the cause and run `carpd apply` again)",
+    index + 1, total, command, applied.len()
+)]
+pub struct ApplyError {
+    /// 0-based index of the failed step.
+    pub index: usize,
+    pub total: usize,
+    pub command: String,
+    pub reason: String,
+    /// Commands of the steps that were applied, in order.
+    pub applied: Vec<String>,
+}
+
+/// Is carp(4) usable here? FreeBSD: `net.inet.carp.allow` exists. Elsewhere: never.
+pub fn engine_available() -> bool {
+    #[cfg(target_os = "freebsd")]
+    {
+        crate::platform::freebsd::sysctls::carp_loaded()
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    {
+        false
+    }
+}
+
+/// Read the live kernel state (FreeBSD with carp(4) only).
+pub fn observe() -> Result<KernelState, NativeError> {
+    #[cfg(target_os = "freebsd")]
+    {
+        if !engine_available() {
+            return Err(NativeError::NotLoaded);
+        }
+        crate::platform::freebsd::observe().map_err(|e| NativeError::Observe(e.to_string()))
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    {
+        Err(NativeError::Unavailable)
+    }
+}
+
+/// Execute a plan against the live kernel, step by step; stops at the first failure.
+/// Returns the indices of the applied steps.
+pub fn execute(plan: &Plan) -> Result<Vec<usize>, NativeError> {
+    #[cfg(target_os = "freebsd")]
+    {
+        crate::platform::freebsd::execute(plan).map_err(NativeError::from)
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    {
+        let _ = plan;
+        Err(NativeError::Unavailable)
+    }
+}
+
+/// Record in the ledger what the executed steps put into the kernel. After a complete run
+/// the ledger holds exactly the config's vhids; after a partial one it keeps old entries
+/// (so a re-run still knows to clean them up) and adds what did get applied.
+pub fn record_applied(ledger: &mut Ledger, model: &Model, plan: &Plan, applied: &[usize]) {
+    let complete = applied.len() == plan.steps.len();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if let Step::SetVhid {
+            device, vhid, key, ..
+        } = step
+            && applied.contains(&i)
+        {
+            ledger.record(device, *vhid, key.as_ref());
+        }
+    }
+    if complete {
+        // Every configured vhid is in the kernel now; a key not sent in this run was judged
+        // unchanged, so it is the configured one.
+        for g in &model.groups {
+            if ledger.key_matches(&g.device, g.vhid, &g.key).is_none() {
+                ledger.record(&g.device, g.vhid, Some(&g.key));
+            }
+        }
+        ledger
+            .vhids
+            .retain(|name, _| model.groups.iter().any(|g| g.name() == *name));
+    }
+}
+
+/// Write the snapshot for `carpd status --kernel-state-dump PATH` (`-` = stdout).
+pub fn write_kernel_state_dump(path: &Path, state: &KernelState) -> Result<(), NativeError> {
+    let text = state.to_json_pretty() + "\n";
+    if path == Path::new("-") {
+        print!("{text}");
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|source| NativeError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Read the live kernel and write it as a snapshot (FreeBSD); elsewhere [`NativeError::Unavailable`].
+pub fn dump_live_kernel_state(path: &Path) -> Result<(), NativeError> {
+    write_kernel_state_dump(path, &observe()?)
+}

@@ -2,5 +2,7 @@
 //! events (Linux, for the userspace engine) and carp(4) ioctl/netlink, sysctl and devd
 //! (FreeBSD, for the native engine). Policy lives above; unsafe code lives only here.
 
+#[cfg(target_os = "freebsd")]
+pub mod freebsd;
 #[cfg(target_os = "linux")]
 pub mod linux;

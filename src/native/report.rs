@@ -1,0 +1,63 @@
+//! The kernel's CARP state as a [`StatusReport`], so `carpd status` renders the native engine
+//! through the same code as the userspace one.
+
+use super::kernel::KernelState;
+use crate::config::{Model, VipMode};
+use crate::status::{AddressStatus, GlobalStatus, StatusReport, VhidStatus};
+
+/// One row per configured vhid, in config order. A vhid the kernel does not have shows
+/// `DISABLED`, as OPNsense's status page does for VIPs missing from ifconfig.
+pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
+    let vhids = model
+        .groups
+        .iter()
+        .map(|g| {
+            let k = kernel.vhid(&g.device, g.vhid);
+            VhidStatus {
+                interface: g.interface_name.clone(),
+                device: g.device.clone(),
+                vhid: g.vhid,
+                advbase: g.advbase,
+                advskew: g.advskew,
+                state: k.map_or("DISABLED".to_string(), |v| v.state.as_str().to_string()),
+                addresses: g
+                    .addresses
+                    .iter()
+                    .map(|a| AddressStatus {
+                        address: a.prefix.addr.to_string(),
+                        prefix: a.prefix.prefix,
+                        mode: match a.mode {
+                            VipMode::Carp => "carp",
+                            VipMode::Ipalias => "ipalias",
+                        }
+                        .to_string(),
+                    })
+                    .collect(),
+                // What the kernel runs with when it has the vhid, else what is configured.
+                peer: k
+                    .map_or(g.peer, |v| v.unicast_peer())
+                    .map(|p| p.to_string()),
+                peer6: k
+                    .map_or(g.peer6, |v| v.unicast_peer6())
+                    .map(|p| p.to_string()),
+                ..VhidStatus::default()
+            }
+        })
+        .collect();
+    let mut demotions = std::collections::BTreeMap::new();
+    if kernel.sysctl.demotion != 0 {
+        // The kernel keeps one total; who added what is known only to whoever wrote it.
+        demotions.insert("kernel".to_string(), kernel.sysctl.demotion);
+    }
+    StatusReport {
+        engine: "native".into(),
+        vhids,
+        carp: GlobalStatus {
+            demotion: kernel.sysctl.demotion,
+            demotions,
+            allow: kernel.sysctl.allow,
+            maintenance: model.maintenance,
+            preempt: kernel.sysctl.preempt,
+        },
+    }
+}
