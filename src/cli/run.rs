@@ -65,14 +65,21 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
     match engine {
         EngineChoice::Userspace => run_userspace(opts, log),
         EngineChoice::Native | EngineChoice::Auto => {
-            anyhow::bail!("the native engine needs FreeBSD's carp(4); use --engine userspace")
+            crate::native::run(crate::native::RunOptions {
+                config: opts.config,
+                paths: opts.paths,
+                no_hooks: !opts.hooks,
+                hook_timeout: opts.hook_timeout,
+            })
+            .inspect_err(|e| log.error(&e.to_string()))?;
+            Ok(0)
         }
     }
 }
 
 /// `auto` = native when carp(4) is there, else userspace; one log line says which and why.
 fn choose_engine(asked: EngineChoice, log: &Log) -> anyhow::Result<EngineChoice> {
-    let carp_loaded = false;
+    let carp_loaded = crate::native::engine_available();
     let chosen = match asked {
         EngineChoice::Auto if carp_loaded => {
             log.info("engine: native (carp(4) is loaded: net.inet.carp.allow exists)");

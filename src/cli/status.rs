@@ -15,8 +15,16 @@ pub struct StatusArgs {
 }
 
 pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
-    if a.kernel_state_dump.is_some() {
-        anyhow::bail!("--kernel-state-dump reads carp(4), which this system does not have");
+    if let Some(path) = &a.kernel_state_dump {
+        crate::native::dump_live_kernel_state(path)?;
+        return Ok(0);
+    }
+    // With carp(4) in the kernel the kernel is the truth, daemon or not.
+    if crate::native::engine_available() {
+        let model = crate::config::load(&g.config)?.model;
+        let kernel = crate::native::observe()?;
+        print_report(&crate::native::report(&model, &kernel), a.json);
+        return Ok(0);
     }
     let answer = match super::client::call(g, &Request::Status, a.json) {
         Ok(answer) => answer,
