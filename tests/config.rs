@@ -460,6 +460,12 @@ fn malformed_xml_is_one_clear_error() {
     assert!(column > 1);
     assert!(message.contains("vip"), "{message}");
 
+    // Not UTF-8, even in a section carpd skips: placed at the first bad byte.
+    let (line, column, message) =
+        xml_error(b"<opnsense>\n<filter><descr>caf\xe9</descr></filter>\n</opnsense>\n");
+    assert_eq!((line, column), (2, 19));
+    assert!(message.contains("UTF-8"), "{message}");
+
     for garbage in [
         &b""[..],
         b"hello world",

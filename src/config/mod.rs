@@ -95,6 +95,7 @@ pub fn load(path: &std::path::Path) -> Result<Loaded, LoadError> {
     let file = std::fs::File::open(path).map_err(io_err)?;
     match reader::read(std::io::BufReader::with_capacity(64 * 1024, file)) {
         Ok(raw) => finish(&raw),
+        Err(reader::XmlFailure::Io(source)) => Err(io_err(source)),
         Err(failure) => {
             // Malformed input is the rare path: read the file again to place the error.
             let bytes = std::fs::read(path).map_err(io_err)?;
@@ -112,11 +113,25 @@ pub fn parse(xml: &[u8]) -> Result<Loaded, LoadError> {
 }
 
 fn xml_error(bytes: &[u8], failure: reader::XmlFailure) -> LoadError {
-    let (line, column) = reader::line_column(bytes, failure.offset);
+    let (offset, message) = match failure {
+        reader::XmlFailure::Syntax { offset, message } => (offset, message),
+        reader::XmlFailure::InvalidUtf8 => {
+            let at = std::str::from_utf8(bytes)
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            (
+                at as u64,
+                "invalid UTF-8: config.xml must be UTF-8 encoded".to_string(),
+            )
+        }
+        // Reading from memory cannot fail.
+        reader::XmlFailure::Io(e) => (0, e.to_string()),
+    };
+    let (line, column) = reader::line_column(bytes, offset);
     LoadError::Xml {
         line,
         column,
-        message: failure.message,
+        message,
     }
 }
 

@@ -73,11 +73,16 @@ pub(crate) struct RawConfig {
     pub maintenance: Option<u32>,
 }
 
-/// A well-formedness failure at a byte offset; the caller turns it into line and column.
+/// Why the document could not be read; the caller turns offsets into line and column.
 #[derive(Debug)]
-pub(crate) struct XmlFailure {
-    pub offset: u64,
-    pub message: String,
+pub(crate) enum XmlFailure {
+    /// Not well-formed at this byte offset.
+    Syntax { offset: u64, message: String },
+    /// Bytes that are not UTF-8 somewhere in the file (the reader does not say where: the
+    /// caller finds the first bad byte in the file itself).
+    InvalidUtf8,
+    /// Reading the input failed.
+    Io(std::io::Error),
 }
 
 /// Passes bytes through while counting the newlines the XML reader has consumed.
@@ -151,9 +156,15 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
 
     loop {
         buf.clear();
-        let event = reader.read_event_into(&mut buf).map_err(|e| XmlFailure {
-            offset: reader.error_position(),
-            message: e.to_string(),
+        let event = reader.read_event_into(&mut buf).map_err(|e| match e {
+            quick_xml::Error::Encoding(_) => XmlFailure::InvalidUtf8,
+            quick_xml::Error::Io(io) => {
+                XmlFailure::Io(std::io::Error::new(io.kind(), io.to_string()))
+            }
+            other => XmlFailure::Syntax {
+                offset: reader.error_position(),
+                message: other.to_string(),
+            },
         })?;
         let line = u32::try_from(reader.get_ref().newlines + 1).unwrap_or(u32::MAX);
         match event {
@@ -175,7 +186,7 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
                     &mut section,
                     &mut pending,
                 )
-                .map_err(|message| XmlFailure {
+                .map_err(|message| XmlFailure::Syntax {
                     offset: reader.buffer_position(),
                     message,
                 })?;
@@ -194,7 +205,7 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
                     &mut section,
                     &mut pending,
                 )
-                .map_err(|message| XmlFailure {
+                .map_err(|message| XmlFailure::Syntax {
                     offset: reader.buffer_position(),
                     message,
                 })?;
@@ -223,7 +234,7 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
                 if let Some(p) = pending.as_mut().filter(|p| p.depth == depth) {
                     p.value.push_str(&text.xml10_content());
                 } else if depth == 0 && !text.xml10_content().trim().is_empty() {
-                    return Err(XmlFailure {
+                    return Err(XmlFailure::Syntax {
                         offset: reader.buffer_position(),
                         message: "text outside the root element".to_string(),
                     });
@@ -245,7 +256,7 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
                     match resolved {
                         Some(s) => p.value.push_str(&s),
                         None => {
-                            return Err(XmlFailure {
+                            return Err(XmlFailure::Syntax {
                                 offset: reader.buffer_position(),
                                 message: format!(
                                     "unknown entity or character reference &{};",
@@ -258,7 +269,7 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
             }
             Event::Eof => {
                 if depth > 0 {
-                    return Err(XmlFailure {
+                    return Err(XmlFailure::Syntax {
                         offset: reader.buffer_position(),
                         message: format!(
                             "unexpected end of file: <{}> is not closed (the file looks truncated)",
@@ -267,7 +278,7 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
                     });
                 }
                 if raw.root.is_empty() {
-                    return Err(XmlFailure {
+                    return Err(XmlFailure::Syntax {
                         offset: reader.buffer_position(),
                         message: "no root element: this is not an XML document".to_string(),
                     });
@@ -280,7 +291,7 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
 }
 
 fn second_root<R>(reader: &Reader<R>) -> XmlFailure {
-    XmlFailure {
+    XmlFailure::Syntax {
         offset: reader.buffer_position(),
         message: "a second root element after the end of the document".to_string(),
     }
