@@ -98,13 +98,14 @@ fn three_nodes_elect_the_most_preferred_and_the_next_takes_over() {
 }
 
 #[test]
-fn graceful_stop_hands_over_within_one_advert() {
+fn graceful_stop_hands_over_within_one_advert_even_without_preempt() {
     let lab = Lab::new("eg", 2);
+    // Preempt off: only the bow-out advert (advbase 255) can make B move before master-down.
     let (mut a, b) = pair(
         &lab,
         &[Vip::v4(1, VIP_CIDR, 0)],
         &[Vip::v4(1, VIP_CIDR, 100)],
-        false,
+        true,
     );
     a.wait_state(1, "MASTER", Duration::from_secs(10));
     b.wait_state(1, "BACKUP", Duration::from_secs(5));
@@ -271,8 +272,9 @@ fn hooks_get_opnsense_arguments_in_order() {
     );
     assert_eq!(
         calls_b[1],
+        // With preempt on, FreeBSD's rule order makes the bow-out (advbase 255) a slower master.
         format!(
-            "7@{ifb} MASTER prev=BACKUP vhid=7 if={ifb} state=MASTER reason=master will time out addrs=192.0.2.1"
+            "7@{ifb} MASTER prev=BACKUP vhid=7 if={ifb} state=MASTER reason=preempting a slower master addrs=192.0.2.1"
         )
     );
 }
