@@ -770,7 +770,7 @@ impl Daemon {
                 OperatorState::load(&self.opts.paths.persistent_state()).unwrap_or_default();
             on_disk.maintenance = next.maintenance;
             if let Err(err) = on_disk.save(&self.opts.paths.persistent_state()) {
-                return control::failed(&format!("cannot persist maintenance mode: {err}"));
+                return control::failed(format!("cannot persist maintenance mode: {err}"));
             }
         }
         self.operator = next;
@@ -836,7 +836,7 @@ impl Daemon {
             }
             Err(err) => {
                 self.log.error(&format!("reload refused: {err}"));
-                return control::failed(&format!("{err}; the running configuration is kept"));
+                return control::failed(format!("{err}; the running configuration is kept"));
             }
         };
         let new = loaded.model;
