@@ -28,15 +28,12 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
 use crate::proto::Family;
+use crate::wire::ip::{self, MCAST_V4, MCAST_V6};
 
-/// IP protocol number of CARP (and VRRP).
-const PROTO_CARP: i32 = 112;
-/// TTL / hop limit adverts must carry (carp-spec §1.2; receivers drop anything else).
-const CARP_TTL: u32 = 255;
-/// ToS / traffic class: DSCP 56 (CS7) << 2, as FreeBSD 14+ sends.
-const CARP_TOS: u32 = 0xE0;
-const MCAST_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-const MCAST_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+// The wire layer's constants, in the integer types the socket options take.
+const PROTO_CARP: i32 = ip::PROTO_CARP as i32;
+const CARP_TTL: u32 = ip::CARP_TTL as u32;
+const CARP_TOS: u32 = ip::CARP_TOS as u32;
 /// Receive buffer: a CARP advert is 56 bytes, VRRPv3 with many addresses stays far below this.
 const RECV_BUF: usize = 2048;
 
@@ -293,7 +290,7 @@ fn recv_v4(sock: &Socket) -> io::Result<Option<Received>> {
     let mut buf = [0u8; RECV_BUF];
     // Raw IPv4 sockets deliver the IP header, so the addresses and TTL come from it.
     let (n, _) = recvfrom::<SockaddrIn>(sock.as_raw_fd(), &mut buf)?;
-    Ok(parse_ipv4(&buf[..n]).map(|ip| Received {
+    Ok(ip::parse_ipv4(&buf[..n]).ok().map(|ip| Received {
         family: Family::V4,
         src: IpAddr::V4(ip.src),
         dst: IpAddr::V4(ip.dst),
@@ -342,93 +339,4 @@ fn recv_v6(sock: &Socket) -> io::Result<Option<Received>> {
         ttl,
         payload: buf[..n].to_vec(),
     }))
-}
-
-/// The parts of a received IPv4 datagram the receive path needs.
-#[derive(Debug, PartialEq, Eq)]
-struct Ipv4View<'a> {
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    ttl: u8,
-    payload: &'a [u8],
-}
-
-/// Minimal IPv4 header reader for what a raw socket hands back.
-///
-/// `crate::wire::ip::parse_ipv4` does the same job but was still a stub when this was
-/// written; switch to it once it lands (the checks here are the same: version 4, a header
-/// length of at least 20 bytes inside the datagram, a total length inside the datagram,
-/// protocol 112).
-fn parse_ipv4(d: &[u8]) -> Option<Ipv4View<'_>> {
-    let first = *d.first()?;
-    let ihl = usize::from(first & 0x0f) * 4;
-    if first >> 4 != 4 || ihl < 20 || d.len() < ihl {
-        return None;
-    }
-    let total = usize::from(u16::from_be_bytes([d[2], d[3]]));
-    if total < ihl || total > d.len() || i32::from(d[9]) != PROTO_CARP {
-        return None;
-    }
-    Some(Ipv4View {
-        ttl: d[8],
-        src: Ipv4Addr::new(d[12], d[13], d[14], d[15]),
-        dst: Ipv4Addr::new(d[16], d[17], d[18], d[19]),
-        payload: &d[ihl..total],
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// 20-byte header (ToS 0xE0, DF, TTL 255, proto 112, 192.0.2.10 -> 224.0.0.18) + 4 bytes.
-    const DATAGRAM: [u8; 24] = [
-        0x45, 0xe0, 0x00, 0x18, 0x00, 0x00, 0x40, 0x00, 0xff, 0x70, 0x00, 0x00, 192, 0, 2, 10, 224,
-        0, 0, 18, 0x21, 0x01, 0x64, 0x07,
-    ];
-
-    #[test]
-    fn ipv4_header_is_stripped_and_read() {
-        let v = parse_ipv4(&DATAGRAM).unwrap();
-        assert_eq!(v.src, Ipv4Addr::new(192, 0, 2, 10));
-        assert_eq!(v.dst, MCAST_V4);
-        assert_eq!(v.ttl, 255);
-        assert_eq!(v.payload, &[0x21, 0x01, 0x64, 0x07]);
-    }
-
-    #[test]
-    fn ipv4_padding_beyond_total_length_is_cut() {
-        let mut padded = DATAGRAM.to_vec();
-        padded.extend_from_slice(&[0; 6]);
-        assert_eq!(parse_ipv4(&padded).unwrap().payload.len(), 4);
-    }
-
-    #[test]
-    fn unusable_ipv4_framing_is_rejected() {
-        assert!(parse_ipv4(&[]).is_none());
-        assert!(parse_ipv4(&DATAGRAM[..19]).is_none(), "short header");
-        let mut long = DATAGRAM;
-        long[3] = 0x40; // total length beyond the datagram
-        assert!(parse_ipv4(&long).is_none());
-        let mut v6 = DATAGRAM;
-        v6[0] = 0x65;
-        assert!(parse_ipv4(&v6).is_none());
-        let mut ihl = DATAGRAM;
-        ihl[0] = 0x44; // header length 16 < 20
-        assert!(parse_ipv4(&ihl).is_none());
-        let mut udp = DATAGRAM;
-        udp[9] = 17;
-        assert!(parse_ipv4(&udp).is_none());
-    }
-
-    #[test]
-    fn options_are_skipped() {
-        // IHL 6: one 4-byte option (NOP x4) before the payload.
-        let mut d = DATAGRAM[..20].to_vec();
-        d[0] = 0x46;
-        d[3] = 28;
-        d.extend_from_slice(&[1, 1, 1, 1]);
-        d.extend_from_slice(&[9, 8, 7, 6]);
-        assert_eq!(parse_ipv4(&d).unwrap().payload, &[9, 8, 7, 6]);
-    }
 }
