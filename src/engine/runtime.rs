@@ -781,11 +781,25 @@ impl Daemon {
             if persistent { " (persistent)" } else { "" },
             self.demotion()
         ));
-        control::ok(serde_json::json!({
+        let mut answer = serde_json::json!({
             "maintenance": self.maintenance(),
             "persistent": persistent,
             "demotion": self.demotion(),
-        }))
+        });
+        // Demotion only moves a VIP to a peer that is there to take it.
+        let lonely: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|g| g.state() == State::Master && g.machine.last_peer().is_none())
+            .map(|g| g.cfg.name())
+            .collect();
+        if enter && !lonely.is_empty() {
+            answer["warning"] = serde_json::json!(format!(
+                "no better peer seen on {}: demotion will not move the VIP",
+                lonely.join(", ")
+            ));
+        }
+        control::ok(answer)
     }
 
     fn apply_demotion(&mut self, now: Instant) {
