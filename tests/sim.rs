@@ -170,15 +170,15 @@ fn one_master_each(w: &World, require_preferred: bool) -> Result<(), String> {
                 w.holders(v)
             ));
         }
-        if require_preferred {
-            if let Some(p) = w.preferred(v, &running) {
-                if w.spec.nodes[p].preempt && masters[0] != p {
-                    return Err(format!(
-                        "vhid index {v}: master is node{} but the preferred node{p} has preempt",
-                        masters[0]
-                    ));
-                }
-            }
+        if require_preferred
+            && let Some(p) = w.preferred(v, &running)
+            && w.spec.nodes[p].preempt
+            && masters[0] != p
+        {
+            return Err(format!(
+                "vhid index {v}: master is node{} but the preferred node{p} has preempt",
+                masters[0]
+            ));
         }
     }
     Ok(())
@@ -382,7 +382,7 @@ fn partition_heal_converges_within_one_advert_interval() {
 #[test]
 fn demotion_hands_over_within_one_advert() {
     check("demotion_hands_over_within_one_advert", 1000, |seed| {
-        let mut rng = Rng::new(seed ^ 0xde30_7e);
+        let mut rng = Rng::new(seed ^ 0x00de_307e);
         let opts = SpecOptions {
             replay_guard: rng.chance(0.5),
             preempt_all: true,

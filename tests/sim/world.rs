@@ -159,7 +159,7 @@ impl World {
             spec,
             base: Instant::now(),
             now: Duration::ZERO,
-            rng: Rng::new(seed ^ 0x5eed_0f_ca4b),
+            rng: Rng::new(seed ^ 0x5eed_0fca_4b00),
             nodes,
             queue: BinaryHeap::new(),
             seq: 0,
@@ -555,10 +555,10 @@ impl World {
         let mut best: Option<(Duration, usize, usize)> = None;
         for (n, node) in self.nodes.iter().enumerate() {
             for (v, d) in node.deadlines.iter().enumerate() {
-                if let Some(d) = *d {
-                    if best.is_none_or(|(b, _, _)| d < b) {
-                        best = Some((d, n, v));
-                    }
+                if let Some(d) = *d
+                    && best.is_none_or(|(b, _, _)| d < b)
+                {
+                    best = Some((d, n, v));
                 }
             }
         }
