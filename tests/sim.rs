@@ -517,11 +517,14 @@ fn replay_attack(seed: u64, guard: bool) -> (World, Duration) {
     let mut w = stable_cluster(seed, opts, net);
     w.run_until(w.now() + secs(5.0));
     let attack = w.now();
-    // Adverts sent once every node was up, so every node has seen them (or sent them).
+    // Adverts sent once every node was up and already delivered, so every node has seen them
+    // (or sent them). Rewriting an advert still in flight is not a replay: whoever hears the
+    // forgery first believes it, and only an HMAC over the timing fields could stop that.
+    let delivered = attack - w.net().delay_max;
     let captured: Vec<(usize, Advert)> = w
         .captured
         .iter()
-        .filter(|(at, _, _)| *at > secs(2.1))
+        .filter(|(at, _, _)| *at > secs(2.1) && *at < delivered)
         .map(|&(_, v, a)| (v, a))
         .collect();
     let rewrites: [(u8, u8); 3] = [(0, 0), (1, 0), (255, 255)];

@@ -279,7 +279,10 @@ impl Machine {
     }
 
     fn remember_master(&mut self, source: IpAddr, timing: Duration, now: Instant) {
-        self.heard.retain(|h| h.source != source);
+        // Masters at least as slow as this one yield to it on hearing it: forget them, or a
+        // node that stepped down would still look alive and hold back a takeover.
+        self.heard
+            .retain(|h| h.source != source && h.timing < timing);
         if self.heard.len() == HEARD_SOURCES {
             self.heard.remove(0);
         }
@@ -290,11 +293,13 @@ impl Machine {
         });
     }
 
-    /// Someone other than `sender`, heard within our master-down interval, advertises a timing
-    /// no slower than `limit`.
+    /// Someone other than `sender` advertises a timing no slower than `limit` and was heard
+    /// recently: within two of its own advert intervals (one lost advert is forgiven, a master
+    /// that stopped is not) and never longer than our master-down interval.
     fn other_master_alive(&self, now: Instant, sender: IpAddr, limit: Duration) -> bool {
-        let window = self.master_down_interval();
+        let md = self.master_down_interval();
         self.heard.iter().any(|h| {
+            let window = md.min(h.timing * 2);
             h.source != sender && h.timing <= limit && now.saturating_duration_since(h.at) < window
         })
     }

@@ -743,10 +743,10 @@ fn backup_does_not_preempt_a_slower_master_while_a_faster_one_is_alive() {
     // yield, so this backup must not grab the addresses in between.
     b.handle_input(t0, Input::Advert(advert_from(FAST, 1, 50, 10)));
     b.handle_input(t0 + ms(500), Input::Advert(advert_from(PEER, 1, 200, 11)));
-    b.handle_input(t0 + ms(3000), Input::Advert(advert_from(PEER, 1, 200, 12)));
+    b.handle_input(t0 + ms(2300), Input::Advert(advert_from(PEER, 1, 200, 12)));
     assert_eq!(b.state(), State::Backup);
-    // The faster one has been silent for a whole master-down interval: preempt as usual.
-    b.handle_input(t0 + ms(3400), Input::Advert(advert_from(PEER, 1, 200, 13)));
+    // The faster one (1.195 s interval) has missed two adverts: it is gone, preempt as usual.
+    b.handle_input(t0 + ms(2400), Input::Advert(advert_from(PEER, 1, 200, 13)));
     assert_eq!(
         transitions(&drain(&mut b)),
         vec![(State::Backup, State::Master, Reason::PreemptingSlowerMaster)]
