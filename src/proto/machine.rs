@@ -32,6 +32,7 @@ const HEARD_SOURCES: usize = 8;
 struct Heard {
     source: IpAddr,
     timing: Duration,
+    counter: u64,
     at: Instant,
 }
 
@@ -240,7 +241,7 @@ impl Machine {
         let peer = timing(advert.advbase, advert.advskew);
         if !advert.from_self {
             self.last_peer = Some((advert.source, now));
-            self.remember_master(advert.source, peer, now);
+            self.remember_master(advert.source, peer, advert.counter, now);
         }
 
         match self.state {
@@ -278,17 +279,21 @@ impl Machine {
         }
     }
 
-    fn remember_master(&mut self, source: IpAddr, timing: Duration, now: Instant) {
-        // Masters at least as slow as this one yield to it on hearing it: forget them, or a
-        // node that stepped down would still look alive and hold back a takeover.
-        self.heard
-            .retain(|h| h.source != source && h.timing < timing);
+    fn remember_master(&mut self, source: IpAddr, timing: Duration, counter: u64, now: Instant) {
+        // A master at least as slow as this one yields on hearing it: forget it, or a node that
+        // stepped down would still look alive and hold back a takeover. Only if this advert was
+        // sent after that master's last one: counters are adopted on receipt and bumped on
+        // send, so they order adverts causally, whatever order the network delivered them in.
+        self.heard.retain(|h| {
+            h.source != source && !(h.timing >= timing && counter_ahead(counter, h.counter))
+        });
         if self.heard.len() == HEARD_SOURCES {
             self.heard.remove(0);
         }
         self.heard.push(Heard {
             source,
             timing,
+            counter,
             at: now,
         });
     }
