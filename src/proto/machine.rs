@@ -25,6 +25,17 @@ fn family_index(family: Family) -> usize {
 
 const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
 
+/// Sources remembered for the takeover check; more masters than this at once is chaos anyway.
+const HEARD_SOURCES: usize = 8;
+
+#[derive(Clone, Copy, Debug)]
+struct Heard {
+    source: IpAddr,
+    timing: Duration,
+    counter: u64,
+    at: Instant,
+}
+
 /// One VHID's CARP state machine.
 #[derive(Debug)]
 pub struct Machine {
@@ -46,6 +57,8 @@ pub struct Machine {
     adverts_before_announce: u8,
     last_reannounce: Option<Instant>,
     last_peer: Option<(IpAddr, Instant)>,
+    /// Recent masters: advertised timing per source and when it was last heard.
+    heard: Vec<Heard>,
     sent: SentRing,
     /// Every counter this machine sent (for replays of our own adverts, which arrive flagged
     /// `from_self` but are too old for the echo ring).
@@ -72,6 +85,7 @@ impl Machine {
             adverts_before_announce: 0,
             last_reannounce: None,
             last_peer: None,
+            heard: Vec::new(),
             sent: SentRing::default(),
             sent_runs: CounterRuns::default(),
             guard: ReplayGuard::default(),
@@ -224,11 +238,12 @@ impl Machine {
             }
         }
         self.adopt_counter(advert.counter);
+        let peer = timing(advert.advbase, advert.advskew);
         if !advert.from_self {
             self.last_peer = Some((advert.source, now));
+            self.remember_master(advert.source, peer, advert.counter, now);
         }
 
-        let peer = timing(advert.advbase, advert.advskew);
         match self.state {
             State::Init => {}
             State::Master => {
@@ -243,9 +258,18 @@ impl Machine {
                 let own = timing(self.config.advbase, self.own_skew());
                 let own_deadline = Duration::from_secs(3 * u64::from(self.config.advbase))
                     + skew_duration(self.own_skew());
-                if self.config.preempt && own < peer {
+                // Beyond FreeBSD: while another master at least as fast as we would be is alive,
+                // it is the one that will win (the slower sender yields to it), so taking over
+                // now would only move the addresses here and straight back. This is what keeps
+                // a partition heal or a bow-out from flapping through a third node.
+                let preempt = self.config.preempt
+                    && own < peer
+                    && !self.other_master_alive(now, advert.source, own);
+                let will_time_out = own_deadline < peer
+                    && !self.other_master_alive(now, advert.source, own_deadline);
+                if preempt {
                     self.enter_master(now, Reason::PreemptingSlowerMaster);
-                } else if own_deadline < peer {
+                } else if will_time_out {
                     self.enter_master(now, Reason::MasterWillTimeOut);
                 } else {
                     let interval = self.master_down_interval();
@@ -253,6 +277,36 @@ impl Machine {
                 }
             }
         }
+    }
+
+    fn remember_master(&mut self, source: IpAddr, timing: Duration, counter: u64, now: Instant) {
+        // A master at least as slow as this one yields on hearing it: forget it, or a node that
+        // stepped down would still look alive and hold back a takeover. Only if this advert was
+        // sent after that master's last one: counters are adopted on receipt and bumped on
+        // send, so they order adverts causally, whatever order the network delivered them in.
+        self.heard.retain(|h| {
+            h.source != source && !(h.timing >= timing && counter_ahead(counter, h.counter))
+        });
+        if self.heard.len() == HEARD_SOURCES {
+            self.heard.remove(0);
+        }
+        self.heard.push(Heard {
+            source,
+            timing,
+            counter,
+            at: now,
+        });
+    }
+
+    /// Someone other than `sender` advertises a timing no slower than `limit` and was heard
+    /// recently: within two of its own advert intervals (one lost advert is forgiven, a master
+    /// that stopped is not) and never longer than our master-down interval.
+    fn other_master_alive(&self, now: Instant, sender: IpAddr, limit: Duration) -> bool {
+        let md = self.master_down_interval();
+        self.heard.iter().any(|h| {
+            let window = md.min(h.timing * 2);
+            h.source != sender && h.timing <= limit && now.saturating_duration_since(h.at) < window
+        })
     }
 
     /// A slower rival master is still advertising: hosts that learnt its MAC for our VIPs must

@@ -719,3 +719,70 @@ fn set_config_retimes_without_transitions() {
         vec![(State::Master, State::Init, Reason::CarpDisabled)]
     );
 }
+
+fn advert_from(source: IpAddr, advbase: u8, advskew: u8, counter: u64) -> Advert {
+    Advert {
+        source,
+        ..advert(advbase, advskew, counter)
+    }
+}
+
+const FAST: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3));
+
+#[test]
+fn backup_does_not_preempt_a_slower_master_while_a_faster_one_is_alive() {
+    let t0 = Instant::now();
+    let mut b = backup(
+        MachineConfig {
+            preempt: true,
+            ..cfg(100)
+        },
+        t0,
+    );
+    // After a partition heals: the faster master (skew 50) will make the slower one (200)
+    // yield, so this backup must not grab the addresses in between.
+    b.handle_input(t0, Input::Advert(advert_from(FAST, 1, 50, 10)));
+    b.handle_input(t0 + ms(500), Input::Advert(advert_from(PEER, 1, 200, 11)));
+    b.handle_input(t0 + ms(2300), Input::Advert(advert_from(PEER, 1, 200, 12)));
+    assert_eq!(b.state(), State::Backup);
+    // The faster one (1.195 s interval) has missed two adverts: it is gone, preempt as usual.
+    b.handle_input(t0 + ms(2400), Input::Advert(advert_from(PEER, 1, 200, 13)));
+    assert_eq!(
+        transitions(&drain(&mut b)),
+        vec![(State::Backup, State::Master, Reason::PreemptingSlowerMaster)]
+    );
+}
+
+#[test]
+fn a_slower_live_master_does_not_stop_preemption() {
+    let t0 = Instant::now();
+    let mut b = backup(
+        MachineConfig {
+            preempt: true,
+            ..cfg(100)
+        },
+        t0,
+    );
+    b.handle_input(t0, Input::Advert(advert_from(FAST, 1, 150, 10)));
+    assert_eq!(
+        b.state(),
+        State::Master,
+        "150 is slower than our 100: preempted at once"
+    );
+}
+
+#[test]
+fn bow_out_of_a_rival_does_not_move_a_backup_while_the_real_master_is_alive() {
+    let t0 = Instant::now();
+    let mut b = backup(cfg(100), t0);
+    b.handle_input(t0, Input::Advert(advert_from(FAST, 1, 0, 10)));
+    b.handle_input(t0 + ms(10), Input::Advert(advert_from(PEER, 255, 255, 11)));
+    assert_eq!(
+        b.state(),
+        State::Backup,
+        "the live master at skew 0 is not going away"
+    );
+    // The live master itself bowing out is what hands over.
+    b.handle_input(t0 + ms(20), Input::Advert(advert_from(FAST, 255, 255, 12)));
+    assert_eq!(b.state(), State::Master);
+}
