@@ -28,10 +28,11 @@ pub struct RunArgs {
     /// Seconds a hook may run before its process group is killed
     #[arg(long, default_value = "30", value_parser = parse_secs)]
     pub hook_timeout: Duration,
-    /// Accept adverts whose counter was already seen from that source (FreeBSD's behaviour;
-    /// by default such replays are dropped and counted as `replay`)
-    #[arg(long)]
-    pub no_replay_guard: bool,
+    /// Drop adverts whose counter lies in a range already seen from that source (counted as
+    /// `replay`). For carpd-only clusters: a FreeBSD or ucarp peer copies lower counters from
+    /// its peers after a partition heals and would be taken for a replay for a while
+    #[arg(long, env = "CARPD_REPLAY_GUARD")]
+    pub replay_guard: bool,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -59,7 +60,7 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
         paths: g.paths(),
         hooks: !a.no_hooks,
         hook_timeout: a.hook_timeout,
-        replay_guard: !a.no_replay_guard,
+        replay_guard: a.replay_guard,
     };
     drop(loaded);
     match engine {
