@@ -484,7 +484,10 @@ impl Dirs {
         )
         .unwrap();
         let after = play(kernel, &r.plan);
-        DemotionRecord::new(recorded + r.plan.demotion_delta() as i32, uptime)
+        // The daemon records carpd's part as it now is in the kernel.
+        let part = r.carpd_before() as i64 + r.plan.demotion_delta();
+        assert_eq!(part, i64::from(r.carpd));
+        DemotionRecord::new(part as i32, uptime)
             .save(&self.run_dir())
             .unwrap();
         (r.plan, after)
@@ -583,6 +586,13 @@ fn somebody_elses_reset_is_repaired_at_start() {
     assert_eq!(p.actions, [Action::Demotion { delta: 240 }]);
     assert!(p.notes[0].contains("removed carpd's part"), "{:?}", p.notes);
     assert_eq!(k.sysctl.demotion, 240);
+    // The record now says 240 (not 480): the next restart writes nothing.
+    assert_eq!(
+        DemotionRecord::load(&d.run_dir()).unwrap().unwrap().carpd,
+        240
+    );
+    let (p, _) = d.start(&m, &k, 40.0);
+    assert!(p.is_empty());
 }
 
 #[test]

@@ -213,7 +213,7 @@ impl Daemon {
         for n in &r.plan.notes {
             log(&format!("note: {n}"));
         }
-        let mut current = recorded;
+        let mut current = r.carpd_before();
         for a in &r.plan.actions {
             current = self.execute(a, current)?;
             log(&format!(

@@ -383,6 +383,16 @@ pub struct Reconcile {
     pub plan: OpsPlan,
 }
 
+impl Reconcile {
+    /// carpd's part in the kernel before the plan runs, as the rule takes it:
+    /// `observed − kernel's own` (= the smaller of observed and recorded). The plan brings it
+    /// to [`Reconcile::carpd`]; the record must follow from this value, not from `recorded`
+    /// (which may overstate what is left after somebody else's reset).
+    pub fn carpd_before(&self) -> i32 {
+        self.observed.min(self.recorded)
+    }
+}
+
 /// Make the kernel carry exactly carpd's part on top of its own: see the module rules.
 pub fn reconcile(carpd: i32, recorded: i32, observed: i32) -> Result<Reconcile, OpsError> {
     let own = (i64::from(observed) - i64::from(recorded)).max(0);
@@ -431,6 +441,7 @@ mod tests {
         // Somebody wrote −current: carpd's part is written again, with a note.
         let r = reconcile(240, 240, 0).unwrap();
         assert_eq!(r.plan.actions, [Action::Demotion { delta: 240 }]);
+        assert_eq!(r.carpd_before() as i64 + r.plan.demotion_delta(), 240);
         assert_eq!(r.plan.notes.len(), 1);
         // Negative named contributions.
         assert!(reconcile(-10, -10, 230).unwrap().plan.is_empty());
