@@ -95,6 +95,26 @@ pub struct CarpSet {
     /// `Some(224.0.0.18)` switches back to multicast; `None` keeps the current peer.
     pub peer: Option<Ipv4Addr>,
     pub peer6: Option<Ipv6Addr>,
+    /// A state to force (`carpd state backup|master`); `None` sends no state, which the
+    /// kernel reads as 0 = leave the state alone.
+    pub state: Option<CarpStateReq>,
+}
+
+/// The states a SET may ask for (carp-spec §3.4: INIT and anything else are ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CarpStateReq {
+    Backup,
+    Master,
+}
+
+impl CarpStateReq {
+    /// The kernel's numbering: `BACKUP` = 1, `MASTER` = 2.
+    pub fn raw(self) -> u32 {
+        match self {
+            CarpStateReq::Backup => 1,
+            CarpStateReq::Master => 2,
+        }
+    }
 }
 
 pub fn carp_set_request(family: u16, seq: u32, set: &CarpSet) -> Vec<u8> {
@@ -102,6 +122,9 @@ pub fn carp_set_request(family: u16, seq: u32, set: &CarpSet) -> Vec<u8> {
         .u32(CARP_NL_VHID, u32::from(set.vhid))
         .u32(CARP_NL_ADVBASE, u32::from(set.advbase))
         .u32(CARP_NL_ADVSKEW, u32::from(set.advskew));
+    if let Some(state) = set.state {
+        m = m.u32(CARP_NL_STATE, state.raw());
+    }
     if let Some(k) = &set.key {
         // The kernel takes up to 20 bytes; it copies what was sent and zero-fills the rest.
         m = m.attr(CARP_NL_KEY, &k.0);
@@ -246,6 +269,7 @@ mod tests {
                 key: Some(CarpKey(key)),
                 peer: Some(Ipv4Addr::new(192, 0, 2, 3)),
                 peer6: None,
+                state: None,
             },
         );
         let msgs = messages(&msg).unwrap();
@@ -274,6 +298,42 @@ mod tests {
         // Total length: 16 + 4 + 3×8 + 24 + 8 + 12.
         assert_eq!(msg.len(), 88);
         assert_eq!(u32::from_ne_bytes(msg[..4].try_into().unwrap()), 88);
+    }
+
+    /// A forced state goes out with the current advbase/advskew (read-modify-write) and no
+    /// key or peer attributes, which the kernel reads as "keep".
+    #[test]
+    fn set_request_with_a_forced_state() {
+        let msg = carp_set_request(
+            0x20,
+            8,
+            &CarpSet {
+                ifname: "vtnet1".into(),
+                vhid: 9,
+                advbase: 2,
+                advskew: 100,
+                key: None,
+                peer: None,
+                peer6: None,
+                state: Some(CarpStateReq::Backup),
+            },
+        );
+        let msgs = messages(&msg).unwrap();
+        let attrs = attributes(msgs[0].payload).unwrap();
+        let kinds: Vec<u16> = attrs.iter().map(|a| a.0).collect();
+        assert_eq!(
+            kinds,
+            [
+                CARP_NL_VHID,
+                CARP_NL_ADVBASE,
+                CARP_NL_ADVSKEW,
+                CARP_NL_STATE,
+                CARP_NL_IFNAME
+            ]
+        );
+        assert_eq!(attrs[2].1, 100u32.to_ne_bytes());
+        assert_eq!(attrs[3].1, 1u32.to_ne_bytes());
+        assert_eq!(CarpStateReq::Master.raw(), 2);
     }
 
     #[test]

@@ -5,24 +5,30 @@
 //! * [`plan`]: desired [`Model`] vs [`KernelState`] → ordered, minimal [`Plan`] (pure);
 //! * [`ledger`]: what carpd applied before (key fingerprints, its own vhids);
 //! * [`report`]: kernel state → the shared [`crate::status::StatusReport`];
+//! * [`ops`]: operator requests (maintenance, demote, state, disable/enable) → kernel writes;
+//! * [`demotion_record`]: what carpd added to the kernel's demotion since boot;
 //! * [`devd`]: parsing devd's CARP notifications;
 //! * [`abi`], [`genl`]: the kernel's C layouts and netlink messages, testable anywhere.
 //!
 //! The syscalls are in `platform::freebsd`.
 
 pub mod abi;
+#[cfg(target_os = "freebsd")]
+mod daemon;
+pub mod demotion_record;
 pub mod devd;
 pub mod genl;
 pub mod kernel;
 pub mod ledger;
+pub mod ops;
 pub mod plan;
 pub mod report;
 mod run;
 
 pub use kernel::KernelState;
 pub use ledger::Ledger;
-pub use plan::{Plan, Step, plan, plan_with_ledger};
-pub use report::report;
+pub use plan::{Plan, Step, plan, plan_for_daemon, plan_with_ledger};
+pub use report::{report, report_with_operator};
 pub use run::{RunOptions, run};
 
 use crate::config::Model;
@@ -52,6 +58,23 @@ pub enum NativeError {
     Ledger(#[from] ledger::LedgerError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Operator(#[from] crate::operator::OperatorError),
+    #[error(transparent)]
+    Record(#[from] demotion_record::RecordError),
+    #[error(transparent)]
+    Ops(#[from] ops::OpsError),
+    #[error("`{command}` failed: {reason}")]
+    Action { command: String, reason: String },
+    #[error(
+        "cannot serve the control socket {path}: {source}",
+        path = path.display()
+    )]
+    Control {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A plan that stopped part-way. Re-running `carpd apply` plans from the kernel as it is now,
@@ -108,6 +131,22 @@ pub fn execute(plan: &Plan) -> Result<Vec<usize>, NativeError> {
     #[cfg(not(target_os = "freebsd"))]
     {
         let _ = plan;
+        Err(NativeError::Unavailable)
+    }
+}
+
+/// Carry out one operator action against the live kernel (FreeBSD).
+pub fn execute_action(action: &ops::Action) -> Result<(), NativeError> {
+    #[cfg(target_os = "freebsd")]
+    {
+        crate::platform::freebsd::run_action(action).map_err(|e| NativeError::Action {
+            command: action.command(),
+            reason: e.to_string(),
+        })
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    {
+        let _ = action;
         Err(NativeError::Unavailable)
     }
 }

@@ -185,13 +185,32 @@ pub fn plan(model: &Model, kernel: &KernelState) -> Plan {
 
 /// Plan with what carpd recorded on earlier runs (key fingerprints, vhids it applied).
 pub fn plan_with_ledger(model: &Model, kernel: &KernelState, ledger: Option<&Ledger>) -> Plan {
+    plan_inner(model, kernel, ledger, true)
+}
+
+/// The plan `carpd run` applies: like [`plan_with_ledger`] but without the maintenance
+/// demotion write, because the daemon keeps `net.inet.carp.demotion` itself (with a record of
+/// what it wrote since boot, see [`super::ops`]) and writes it before this plan runs.
+pub fn plan_for_daemon(model: &Model, kernel: &KernelState, ledger: &Ledger) -> Plan {
+    plan_inner(model, kernel, Some(ledger), false)
+}
+
+fn plan_inner(
+    model: &Model,
+    kernel: &KernelState,
+    ledger: Option<&Ledger>,
+    demotion: bool,
+) -> Plan {
     let mut p = Planner {
         model,
         ledger,
         sim: kernel.clone(),
         out: Plan::default(),
+        demotion,
     };
-    p.maintenance(kernel);
+    if demotion {
+        p.maintenance(kernel);
+    }
     p.stale_vhids(kernel);
     for g in &model.groups {
         p.group(g);
@@ -207,6 +226,8 @@ struct Planner<'a> {
     /// The kernel as it will be after the steps planned so far.
     sim: KernelState,
     out: Plan,
+    /// Whether this plan keeps the maintenance demotion (`carpd apply`) or not (the daemon).
+    demotion: bool,
 }
 
 impl Planner<'_> {
@@ -491,7 +512,7 @@ impl Planner<'_> {
                     .into(),
             );
         }
-        if self.model.maintenance && kernel.sysctl.demotion != 0 {
+        if self.demotion && self.model.maintenance && kernel.sysctl.demotion != 0 {
             self.out.notes.push(format!(
                 "maintenance mode: demotion is already {}, nothing added",
                 kernel.sysctl.demotion

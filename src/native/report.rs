@@ -3,10 +3,28 @@
 
 use super::kernel::KernelState;
 use crate::config::{Model, VipMode};
+use crate::operator::OperatorState;
 use crate::status::{AddressStatus, GlobalStatus, StatusReport, VhidStatus};
+
+/// The daemon's report: the kernel's state plus carpd's operator state, so the demotion
+/// breakdown names carpd's contributions and shows the rest as `kernel` (observed total −
+/// carpd's part: interface-down and pfsync factors, other writers).
+pub fn report_with_operator(
+    model: &Model,
+    kernel: &KernelState,
+    operator: &OperatorState,
+) -> StatusReport {
+    let mut r = report(model, kernel);
+    r.carp.demotions = super::ops::breakdown(operator, model, kernel.sysctl.demotion);
+    r.carp.maintenance = operator.maintenance || model.maintenance;
+    r
+}
 
 /// One row per configured vhid, in config order. A vhid the kernel does not have shows
 /// `DISABLED`, as OPNsense's status page does for VIPs missing from ifconfig.
+///
+/// Without the daemon carpd's own contributions are unknown, so the whole total shows as
+/// `kernel`; [`report_with_operator`] breaks it down.
 pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
     let vhids = model
         .groups

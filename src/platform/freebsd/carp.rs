@@ -138,7 +138,8 @@ fn ioctl_set(sock: &Socket, set: &CarpSet) -> Result<(), FreebsdError> {
     let req = CarpReq {
         carpr_count: 0,
         carpr_vhid: i32::from(set.vhid),
-        carpr_state: 0,
+        // 0 (INIT) = leave the state alone (carp-spec §3.4).
+        carpr_state: set.state.map_or(0, |s| s.raw() as i32),
         carpr_advskew: i32::from(set.advskew),
         carpr_advbase: i32::from(set.advbase),
         carpr_key: set.key.as_ref().map_or([0; abi::CARP_KEY_LEN], |k| k.0),

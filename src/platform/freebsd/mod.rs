@@ -11,9 +11,11 @@ pub mod sysctls;
 
 use std::collections::BTreeMap;
 
+use crate::control::ForcedState;
 use crate::native::ApplyError;
-use crate::native::genl::CarpSet;
+use crate::native::genl::{CarpSet, CarpStateReq};
 use crate::native::kernel::{KernelInterface, KernelState, KernelVhid, MCAST_PEER, MCAST_PEER6};
+use crate::native::ops::Action;
 use crate::native::plan::{Plan, Step};
 use crate::proto::State;
 
@@ -144,6 +146,7 @@ fn run_step(carp: &mut Option<carp::Carp>, step: &Step) -> Result<(), FreebsdErr
             key: key.clone(),
             peer: None,
             peer6: None,
+            state: None,
         }),
         Step::SetPeers {
             device,
@@ -153,22 +156,16 @@ fn run_step(carp: &mut Option<carp::Carp>, step: &Step) -> Result<(), FreebsdErr
         } => {
             let c = carp_handle(carp)?;
             // Read-modify-write: a SET without advskew would reset it to 0.
-            let cur = c
-                .get_all(device)?
-                .into_iter()
-                .find(|i| i.vhid == u32::from(*vhid))
-                .ok_or_else(|| FreebsdError::NoVhid {
-                    device: device.clone(),
-                    vhid: *vhid,
-                })?;
+            let (advbase, advskew) = current_timing(c, device, *vhid)?;
             c.set(&CarpSet {
                 ifname: device.clone(),
                 vhid: *vhid,
-                advbase: u8::try_from(cur.advbase).unwrap_or(0),
-                advskew: u8::try_from(cur.advskew).unwrap_or(0),
+                advbase,
+                advskew,
                 key: None,
                 peer: Some(peer.unwrap_or(MCAST_PEER)),
                 peer6: Some(peer6.unwrap_or(MCAST_PEER6)),
+                state: None,
             })
         }
         Step::AddAddress {
@@ -181,4 +178,69 @@ fn run_step(carp: &mut Option<carp::Carp>, step: &Step) -> Result<(), FreebsdErr
         } => addresses::remove(device, *address),
         Step::Sysctl { name, value, .. } => sysctls::write(name, *value),
     }
+}
+
+/// The current advbase/advskew of a vhid, for a read-modify-write SET.
+fn current_timing(c: &mut carp::Carp, device: &str, vhid: u8) -> Result<(u8, u8), FreebsdError> {
+    let cur = c
+        .get_all(device)?
+        .into_iter()
+        .find(|i| i.vhid == u32::from(vhid))
+        .ok_or_else(|| FreebsdError::NoVhid {
+            device: device.to_string(),
+            vhid,
+        })?;
+    Ok((
+        u8::try_from(cur.advbase).unwrap_or(0),
+        u8::try_from(cur.advskew).unwrap_or(0),
+    ))
+}
+
+/// Carry out one operator action (`carpd maintenance|demote|state|disable|enable`).
+pub fn run_action(action: &Action) -> Result<(), FreebsdError> {
+    match action {
+        // The kernel adds the written value to its total (carp-spec §4).
+        Action::Demotion { delta } => sysctls::write("demotion", *delta),
+        Action::Allow { allow } => sysctls::write("allow", i32::from(*allow)),
+        Action::SetState {
+            device,
+            vhid,
+            state,
+            ..
+        } => {
+            let mut c = carp::Carp::open()?;
+            // A SET without advskew would reset it to 0, so send the current values back.
+            let (advbase, advskew) = current_timing(&mut c, device, *vhid)?;
+            c.set(&CarpSet {
+                ifname: device.clone(),
+                vhid: *vhid,
+                advbase,
+                advskew,
+                key: None,
+                peer: None,
+                peer6: None,
+                state: Some(match state {
+                    ForcedState::Backup => CarpStateReq::Backup,
+                    ForcedState::Master => CarpStateReq::Master,
+                }),
+            })
+        }
+    }
+}
+
+/// Seconds since boot (CLOCK_UPTIME: it never jumps with the wall clock and restarts at 0 at
+/// every boot), for telling a daemon restart from a reboot.
+pub fn uptime() -> Result<f64, FreebsdError> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into `ts`, which lives across the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_UPTIME, &mut ts) };
+    if rc != 0 {
+        return Err(io_err("clock_gettime(CLOCK_UPTIME)")(
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
 }

@@ -1,0 +1,485 @@
+//! The native engine's daemon (FreeBSD): applies config.xml to carp(4), follows devd's CARP
+//! events into hooks, and answers the control socket with the same requests and answer
+//! fields as the userspace engine.
+//!
+//! Start-up order matters: the persistent operator state and config.xml's maintenance mode
+//! are written into `net.inet.carp.demotion` *first*, before the plan can create a vhid that
+//! would otherwise win an election undemoted. A stop leaves the kernel as it is (the VIPs
+//! live in carp(4), and undoing a demotion on the way down would make a node in maintenance
+//! grab MASTER just before a reboot); the next start brings carpd's part back to what is
+//! persisted, so a non-persistent maintenance ends there, as it does on the userspace engine.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::demotion_record::{self, DemotionRecord};
+use super::devd::CarpEvent;
+use super::ops::{self, Action, Change, Context};
+use super::{KernelState, Ledger, NativeError, RunOptions};
+use crate::config::{self, Model};
+use crate::control::{self, Request, server::Call};
+use crate::hooks::{HookEvent, HookRunner};
+use crate::operator::OperatorState;
+use crate::platform::freebsd;
+use crate::proto::State;
+
+/// How long queued hooks may still run at shutdown.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+fn log(msg: &str) {
+    eprintln!("carpd: {msg}");
+}
+
+pub(super) struct Daemon {
+    opts: RunOptions,
+    model: Model,
+    /// The operator state in effect; carpd's part of the kernel's demotion follows from it.
+    operator: OperatorState,
+    hooks: HookRunner,
+    /// Last state per vhid, so a devd event has a real "from".
+    previous: HashMap<(String, u8), State>,
+    calls: mpsc::Receiver<Call>,
+    control_task: Option<tokio::task::JoinHandle<()>>,
+    devd: mpsc::UnboundedReceiver<CarpEvent>,
+}
+
+impl Daemon {
+    pub(super) async fn start(opts: RunOptions) -> Result<Daemon, NativeError> {
+        let model = load_config(&opts)?;
+        let operator = OperatorState::load(&opts.paths.persistent_state())?;
+        if operator.maintenance {
+            log("persistent maintenance mode is on: demoting before any vhid is applied");
+        }
+        if model.maintenance {
+            log("config.xml has maintenance mode on: demoting before any vhid is applied");
+        }
+        std::fs::create_dir_all(&opts.paths.run_dir).map_err(|source| NativeError::Write {
+            path: opts.paths.run_dir.clone(),
+            source,
+        })?;
+        let hooks = if opts.no_hooks {
+            HookRunner::disabled()
+        } else {
+            HookRunner::new(opts.paths.hooks_dir.clone(), opts.hook_timeout)
+        };
+        let (call_tx, calls) = mpsc::channel(64);
+        let (devd_tx, devd) = mpsc::unbounded_channel();
+        let mut d = Daemon {
+            opts,
+            model,
+            operator,
+            hooks,
+            previous: HashMap::new(),
+            calls,
+            control_task: None,
+            devd,
+        };
+        // A failed demotion stops the start: applying vhids undemoted could take MASTER
+        // away from the peer while this node is meant to be in maintenance.
+        d.reconcile_demotion()?;
+        match d.apply() {
+            Ok(applied) => {
+                for c in applied {
+                    log(&format!("applied: {c}"));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        let socket = d.opts.paths.control_socket();
+        let task = control::server::serve(&socket, call_tx)
+            .await
+            .map_err(|source| NativeError::Control {
+                path: socket.clone(),
+                source,
+            })?;
+        d.control_task = Some(task);
+        let pidfile = d.opts.paths.pidfile();
+        std::fs::write(&pidfile, format!("{}\n", std::process::id())).map_err(|source| {
+            NativeError::Write {
+                path: pidfile.clone(),
+                source,
+            }
+        })?;
+        std::thread::Builder::new()
+            .name("devd".into())
+            .spawn(move || freebsd::devd::follow(devd_tx))
+            .map_err(NativeError::Runtime)?;
+        d.seed_previous();
+        Ok(d)
+    }
+
+    pub(super) async fn serve(&mut self) -> Result<(), NativeError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(NativeError::Runtime)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(NativeError::Runtime)?;
+        let mut hup = signal(SignalKind::hangup()).map_err(NativeError::Runtime)?;
+        loop {
+            tokio::select! {
+                ev = self.devd.recv() => {
+                    let Some(ev) = ev else {
+                        return Err(NativeError::Observe("the devd reader stopped".into()));
+                    };
+                    self.on_devd(ev);
+                }
+                Some((req, reply)) = self.calls.recv() => {
+                    let answer = self.on_request(req);
+                    let _ = reply.send(answer);
+                }
+                _ = hup.recv() => {
+                    let answer = self.reload();
+                    log(&format!("SIGHUP: reload: {answer}"));
+                }
+                _ = term.recv() => { log("SIGTERM: leaving (carp(4) keeps the VIPs)"); return Ok(()); }
+                _ = int.recv() => { log("SIGINT: leaving (carp(4) keeps the VIPs)"); return Ok(()); }
+            }
+        }
+    }
+
+    pub(super) async fn shutdown(&mut self) {
+        if let Some(task) = self.control_task.take() {
+            task.abort();
+        }
+        self.hooks.drain(DRAIN_LIMIT).await;
+        let _ = std::fs::remove_file(self.opts.paths.control_socket());
+        let _ = std::fs::remove_file(self.opts.paths.pidfile());
+        log("stopped");
+    }
+
+    fn on_devd(&mut self, ev: CarpEvent) {
+        let key = (ev.device.clone(), ev.vhid);
+        let prev = self.previous.insert(key, ev.state).unwrap_or(State::Init);
+        let addresses = self
+            .model
+            .group(&ev.device, ev.vhid)
+            .map(|g| {
+                g.addresses
+                    .iter()
+                    .map(|a| a.prefix.addr.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        log(&format!("{}: {} -> {}", ev.name(), prev, ev.state));
+        self.hooks.submit(HookEvent {
+            vhid: ev.vhid,
+            device: ev.device,
+            state: ev.state,
+            previous: prev,
+            // devd does not carry the kernel's reason.
+            reason: String::new(),
+            addresses,
+        });
+    }
+
+    fn seed_previous(&mut self) {
+        if let Ok(k) = super::observe() {
+            for (dev, iface) in &k.interfaces {
+                for v in &iface.vhids {
+                    self.previous.insert((dev.clone(), v.vhid), v.state);
+                }
+            }
+        }
+    }
+
+    // ---- demotion bookkeeping -----------------------------------------------------------
+
+    fn uptime(&self) -> Result<f64, NativeError> {
+        freebsd::uptime().map_err(|e| NativeError::Observe(e.to_string()))
+    }
+
+    /// carpd's part in the kernel according to the run directory's record (0 when none, or
+    /// from an earlier boot, or unreadable — the last is logged).
+    fn recorded(&self) -> Result<i32, NativeError> {
+        let record = DemotionRecord::load(&self.opts.paths.run_dir);
+        if let Err(e) = &record {
+            log(&format!("warning: {e}"));
+        }
+        Ok(demotion_record::written_this_boot(&record, self.uptime()?))
+    }
+
+    fn save_record(&self, carpd: i32) -> Result<(), NativeError> {
+        DemotionRecord::new(carpd, self.uptime()?).save(&self.opts.paths.run_dir)?;
+        Ok(())
+    }
+
+    /// Bring carpd's part of the kernel's demotion to what the operator state and config.xml
+    /// say (start-up and reload; see `ops::reconcile`).
+    fn reconcile_demotion(&mut self) -> Result<(), NativeError> {
+        let kernel = super::observe()?;
+        let carpd = ops::carpd_demotion(&self.operator, &self.model);
+        let recorded = self.recorded()?;
+        let r = ops::reconcile(carpd, recorded, kernel.sysctl.demotion)?;
+        for n in &r.plan.notes {
+            log(&format!("note: {n}"));
+        }
+        let mut current = r.carpd_before();
+        for a in &r.plan.actions {
+            current = self.execute(a, current)?;
+            log(&format!(
+                "demotion: carpd's part {carpd}, the kernel's own {}: {}",
+                r.kernel_own,
+                a.command()
+            ));
+        }
+        // Also when nothing was written: the record then says "this boot" from now on.
+        self.save_record(current)?;
+        Ok(())
+    }
+
+    /// Execute one action; for a demotion write keep the record on the safe side around it
+    /// (raised before an increase, lowered after a decrease). Returns carpd's part after it.
+    fn execute(&self, action: &Action, carpd_part: i32) -> Result<i32, NativeError> {
+        let Action::Demotion { delta } = action else {
+            super::execute_action(action)?;
+            return Ok(carpd_part);
+        };
+        let (before, after) = demotion_record::staged(carpd_part, *delta);
+        if before != carpd_part {
+            self.save_record(before)?;
+        }
+        if let Err(e) = super::execute_action(action) {
+            // Nothing was added: put the record back so it does not overstate carpd's part.
+            let _ = self.save_record(carpd_part);
+            return Err(e);
+        }
+        if after != before {
+            self.save_record(after)?;
+        }
+        Ok(after)
+    }
+
+    // ---- config -------------------------------------------------------------------------
+
+    /// Plan against the live kernel and execute; records in the ledger what got applied.
+    /// Returns the executed commands.
+    fn apply(&self) -> Result<Vec<String>, NativeError> {
+        let kernel = super::observe()?;
+        let mut ledger = Ledger::load(&self.opts.paths.state_dir)?;
+        let plan = super::plan::plan_for_daemon(&self.model, &kernel, &ledger);
+        for n in &plan.notes {
+            log(&format!("note: {n}"));
+        }
+        let result = super::execute(&plan);
+        let applied = match &result {
+            Ok(a) => a.clone(),
+            Err(NativeError::Apply(e)) => (0..e.applied.len()).collect(),
+            Err(_) => Vec::new(),
+        };
+        super::record_applied(&mut ledger, &self.model, &plan, &applied);
+        ledger.save(&self.opts.paths.state_dir)?;
+        result?;
+        Ok(applied.iter().map(|i| plan.steps[*i].command()).collect())
+    }
+
+    /// Re-read config.xml; a config with errors is refused and the running one kept. Then
+    /// carpd's demotion and the kernel are brought to it.
+    fn reload(&mut self) -> serde_json::Value {
+        let new = match config::load(&self.opts.config) {
+            Ok(l) => {
+                for w in &l.warnings {
+                    log(&w.to_string());
+                }
+                l.model
+            }
+            Err(config::LoadError::Invalid { errors, .. }) => {
+                let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                log(&format!(
+                    "reload refused, the running configuration stays: {}",
+                    list.join("; ")
+                ));
+                return serde_json::json!({
+                    "status": "failed",
+                    "reason": "configuration has errors; the running one is kept",
+                    "errors": list,
+                });
+            }
+            Err(e) => {
+                log(&format!("reload refused: {e}"));
+                return control::failed(format!("{e}; the running configuration is kept"));
+            }
+        };
+        let (mut added, mut changed, mut unchanged) = (vec![], vec![], 0);
+        for g in &new.groups {
+            match self.model.group(&g.device, g.vhid) {
+                None => added.push(g.name()),
+                Some(old) if old == g => unchanged += 1,
+                Some(_) => changed.push(g.name()),
+            }
+        }
+        let removed: Vec<String> = self
+            .model
+            .groups
+            .iter()
+            .filter(|g| new.group(&g.device, g.vhid).is_none())
+            .map(|g| g.name())
+            .collect();
+        self.model = new;
+        if let Err(e) = self.reconcile_demotion() {
+            return control::failed(format!("reload: cannot write the demotion: {e}"));
+        }
+        let applied = match self.apply() {
+            Ok(a) => a,
+            Err(e) => return control::failed(format!("reload: {e}")),
+        };
+        for c in &applied {
+            log(&format!("applied: {c}"));
+        }
+        self.seed_previous();
+        log(&format!(
+            "reload: {} added, {} changed, {} removed, {unchanged} unchanged",
+            added.len(),
+            changed.len(),
+            removed.len()
+        ));
+        control::ok(serde_json::json!({
+            "added": added, "changed": changed, "removed": removed, "unchanged": unchanged,
+            "commands": applied,
+        }))
+    }
+
+    // ---- control ------------------------------------------------------------------------
+
+    fn on_request(&mut self, req: Request) -> serde_json::Value {
+        match req {
+            Request::Status => match super::observe() {
+                Ok(kernel) => {
+                    let report = super::report_with_operator(&self.model, &kernel, &self.operator);
+                    control::ok(serde_json::json!({ "report": report }))
+                }
+                Err(e) => control::failed(e.to_string()),
+            },
+            Request::Reload => self.reload(),
+            Request::HooksReplay => match super::observe() {
+                Ok(kernel) => {
+                    self.replay_hooks(&kernel);
+                    control::ok(serde_json::json!({ "replayed": self.model.groups.len() }))
+                }
+                Err(e) => control::failed(e.to_string()),
+            },
+            other => self.operator_request(&other),
+        }
+    }
+
+    fn replay_hooks(&self, kernel: &KernelState) {
+        for g in &self.model.groups {
+            let state = kernel
+                .vhid(&g.device, g.vhid)
+                .map_or(State::Init, |v| v.state);
+            self.hooks.submit(HookEvent {
+                vhid: g.vhid,
+                device: g.device.clone(),
+                state,
+                previous: state,
+                reason: "replay".into(),
+                addresses: g
+                    .addresses
+                    .iter()
+                    .map(|a| a.prefix.addr.to_string())
+                    .collect(),
+            });
+        }
+    }
+
+    /// maintenance, demote, state, disable, enable: plan (pure, `ops`), persist, execute.
+    fn operator_request(&mut self, req: &Request) -> serde_json::Value {
+        let kernel = match super::observe() {
+            Ok(k) => k,
+            Err(e) => return control::failed(e.to_string()),
+        };
+        let ctx = Context {
+            model: &self.model,
+            operator: &self.operator,
+            kernel: &kernel,
+        };
+        let change = match ops::plan_request(&ctx, req) {
+            Ok(Some(c)) => c,
+            Ok(None) => return control::failed("not an operator request"),
+            Err(e) => return control::failed(e.to_string()),
+        };
+        match self.carry_out(&change) {
+            Ok(commands) => {
+                self.operator = change.operator;
+                for c in &commands {
+                    log(&format!("{}: {c}", request_word(req)));
+                }
+                let mut answer = change.answer;
+                if let Some(o) = answer.as_object_mut() {
+                    o.insert("commands".into(), commands.into());
+                    if !change.plan.notes.is_empty() {
+                        o.insert("notes".into(), change.plan.notes.clone().into());
+                    }
+                }
+                control::ok(answer)
+            }
+            Err(reason) => {
+                log(&format!("{}: {reason}", request_word(req)));
+                control::failed(reason)
+            }
+        }
+    }
+
+    /// Persist (maintenance) first, then the kernel writes in order. On a failure the
+    /// persisted state is put back and the answer lists what was written before it.
+    fn carry_out(&self, change: &Change) -> Result<Vec<String>, String> {
+        let path = self.opts.paths.persistent_state();
+        let mut restore: Option<OperatorState> = None;
+        if let Some(m) = change.persist_maintenance {
+            let mut on_disk = OperatorState::load(&path)
+                .map_err(|e| format!("cannot persist maintenance mode: {e}"))?;
+            restore = Some(on_disk.clone());
+            on_disk.maintenance = m;
+            on_disk
+                .save(&path)
+                .map_err(|e| format!("cannot persist maintenance mode: {e}"))?;
+        }
+        let mut carpd_part = ops::carpd_demotion(&self.operator, &self.model);
+        let mut done = Vec::new();
+        for a in &change.plan.actions {
+            match self.execute(a, carpd_part) {
+                Ok(after) => {
+                    carpd_part = after;
+                    done.push(a.command());
+                }
+                Err(e) => {
+                    let mut reason = e.to_string();
+                    if let Some(old) = &restore
+                        && done.is_empty()
+                        && let Err(re) = old.save(&path)
+                    {
+                        reason.push_str(&format!(
+                            "; and the persisted state could not be put back: {re}"
+                        ));
+                    }
+                    if !done.is_empty() {
+                        reason.push_str(&format!(" (already done: {})", done.join("; ")));
+                    }
+                    return Err(reason);
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
+fn request_word(req: &Request) -> &'static str {
+    match req {
+        Request::Status => "status",
+        Request::Reload => "reload",
+        Request::HooksReplay => "hooks replay",
+        Request::Maintenance { enter: true, .. } => "maintenance enter",
+        Request::Maintenance { enter: false, .. } => "maintenance leave",
+        Request::Demote { .. } => "demote",
+        Request::State { .. } => "state",
+        Request::Disable => "disable",
+        Request::Enable => "enable",
+    }
+}
+
+fn load_config(opts: &RunOptions) -> Result<Model, NativeError> {
+    let loaded = config::load(&opts.config)?;
+    for w in &loaded.warnings {
+        log(&w.to_string());
+    }
+    Ok(loaded.model)
+}
