@@ -205,7 +205,7 @@ VHID  INTERFACE      STATE     BASE/SKEW  ADDRESSES                             
 demotion 240 = maintenance 240
 allow 1  maintenance on  preempt on  engine userspace
 hook 20-openvpn failed for 1@vtnet0 MASTER (exit 1) 3m10s ago
-hint: demoted by 240 but still MASTER of 1@vtnet0: no better peer has taken over; demotion moves a VIP only to a backup with preempt on and a lower advskew + demotion
+hint: demoted by 240 but still MASTER of 1@vtnet0: no better peer seen, so the demotion will not move the VIP; a VIP moves only to a backup with preempt on and a lower advskew + demotion
 hint: VHID 3@vtnet2 is configured but not running (no engine runs it)
 ";
     assert_eq!(got, expected, "\n{got}");

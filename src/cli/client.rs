@@ -23,24 +23,28 @@ pub enum HooksAction {
 
 /// Send `req` to the daemon. `Err(code)` when there is no daemon (already reported).
 pub fn call(g: &super::Global, req: &Request, json: bool) -> Result<serde_json::Value, u8> {
-    match client::request(&g.paths().control_socket(), req, ANSWER_TIMEOUT) {
-        Ok(answer) => Ok(answer),
-        Err(err) => {
-            let no_daemon = matches!(err, client::ClientError::NoDaemon(_));
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"status": "failed", "reason": err.to_string()})
-                );
-            } else {
-                eprintln!("carpd: {err}");
-            }
-            Err(if no_daemon {
-                super::EXIT_NO_DAEMON
-            } else {
-                super::EXIT_FAILED
-            })
-        }
+    ask(g, req).map_err(|err| report_error(&err, json))
+}
+
+/// Send `req` to the daemon, leaving what to do without one to the caller.
+pub fn ask(g: &super::Global, req: &Request) -> Result<serde_json::Value, client::ClientError> {
+    client::request(&g.paths().control_socket(), req, ANSWER_TIMEOUT)
+}
+
+/// Say why the daemon could not be asked; the exit code for it (3 = no daemon).
+pub fn report_error(err: &client::ClientError, json: bool) -> u8 {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"status": "failed", "reason": err.to_string()})
+        );
+    } else {
+        eprintln!("carpd: {err}");
+    }
+    if matches!(err, client::ClientError::NoDaemon(_)) {
+        super::EXIT_NO_DAEMON
+    } else {
+        super::EXIT_FAILED
     }
 }
 

@@ -1,7 +1,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
-use crate::control::Request;
+use crate::control::{Request, client};
 use crate::status::{StatusReport, render};
 
 #[derive(Args, Debug)]
@@ -19,16 +19,16 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
         crate::native::dump_live_kernel_state(path)?;
         return Ok(0);
     }
-    // With carp(4) in the kernel the kernel is the truth, daemon or not.
-    if crate::native::engine_available() {
-        let model = crate::config::load(&g.config)?.model;
-        let kernel = crate::native::observe()?;
-        print_report(&crate::native::report(&model, &kernel), a.json);
-        return Ok(0);
-    }
-    let answer = match super::client::call(g, &Request::Status, a.json) {
+    let answer = match super::client::ask(g, &Request::Status) {
         Ok(answer) => answer,
-        Err(code) => return Ok(code),
+        // No daemon, but carp(4) is here: the kernel still knows every VHID's state.
+        Err(client::ClientError::NoDaemon(_)) if crate::native::engine_available() => {
+            let model = crate::config::load(&g.config)?.model;
+            let kernel = crate::native::observe()?;
+            print_report(&crate::native::report(&model, &kernel), a.json);
+            return Ok(0);
+        }
+        Err(err) => return Ok(super::client::report_error(&err, a.json)),
     };
     if answer["status"] != "ok" {
         return Ok(super::client::print_answer(&answer, a.json));

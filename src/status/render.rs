@@ -215,8 +215,14 @@ fn hints(report: &StatusReport) -> Vec<String> {
             .map(|v| format!("{}@{}", v.vhid, v.device))
             .collect();
         if !masters.is_empty() {
+            // carp(4) does not report peers, so on the native engine carpd cannot say whether one is there.
+            let why = if report.engine == "native" {
+                "no peer has taken over (the kernel does not report peers)"
+            } else {
+                "no better peer seen, so the demotion will not move the VIP"
+            };
             hints.push(format!(
-                "demoted by {} but still MASTER of {}: no better peer has taken over; demotion moves a VIP only to a backup with preempt on and a lower advskew + demotion",
+                "demoted by {} but still MASTER of {}: {why}; a VIP moves only to a backup with preempt on and a lower advskew + demotion",
                 g.demotion,
                 masters.join(", ")
             ));
