@@ -200,6 +200,7 @@ fn ipv6_and_dual_stack_vhids() {
         password: "v6-secret",
         peer: None,
         peer6: None,
+        device: None,
     };
     let dual = |skew| Vip {
         vhid: 3,
@@ -209,6 +210,7 @@ fn ipv6_and_dual_stack_vhids() {
         password: "dual",
         peer: None,
         peer6: None,
+        device: None,
     };
     let (a, b) = pair(&lab, &[v6(0), dual(0)], &[v6(100), dual(100)], false);
     for vhid in [2, 3] {
@@ -386,4 +388,54 @@ fn status_answers_in_opnsense_shape_and_says_when_no_daemon() {
     let (code, table, _) = a.ctl(&["status"]);
     assert_eq!(code, 0);
     assert!(table.contains("MASTER") && table.contains(VIP), "{table}");
+}
+
+#[test]
+fn a_dead_interface_demotes_the_healthy_vhids_so_they_follow() {
+    let lab = Lab::new("ed", 2);
+    // Each node has a second, local interface carrying VHID 2; when it dies on A, FreeBSD's
+    // interface demotion must move VHID 1 (on the healthy link) to B as well.
+    for i in 0..2 {
+        let ns = &lab.node(i).ns;
+        // A veth pair inside the node: the kernel here has no dummy interfaces.
+        lab.ip(
+            ns,
+            &[
+                "link",
+                "add",
+                "carplocal0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "carplocal1",
+            ],
+        );
+        lab.ip(ns, &["addr", "add", "198.51.100.1/24", "dev", "carplocal0"]);
+        lab.ip(ns, &["link", "set", "carplocal1", "up"]);
+        lab.ip(ns, &["link", "set", "carplocal0", "up"]);
+    }
+    let local = |skew| Vip {
+        device: Some("carplocal0"),
+        ..Vip::v4(2, "198.51.100.100/24", skew)
+    };
+    let (a, b) = pair(
+        &lab,
+        &[Vip::v4(1, VIP_CIDR, 0), local(0)],
+        &[Vip::v4(1, VIP_CIDR, 100), local(100)],
+        false,
+    );
+    a.wait_state(1, "MASTER", Duration::from_secs(10));
+    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    lab.ip(&lab.node(0).ns, &["link", "set", "carplocal1", "down"]);
+    a.wait_state(2, "INIT", Duration::from_secs(3));
+    // A now advertises advskew 240 on VHID 1; B (100, preempt) takes over on the next advert.
+    b.wait_state(1, "MASTER", Duration::from_secs(3));
+    a.wait_state(1, "BACKUP", Duration::from_secs(2));
+    let carp = &a.report().unwrap()["carp"];
+    assert_eq!(carp["demotions"]["interface down"], 240, "{carp}");
+    assert_eq!(carp["demotion"], 240);
+    lab.ip(&lab.node(0).ns, &["link", "set", "carplocal1", "up"]);
+    a.wait_state(1, "MASTER", Duration::from_secs(5));
+    assert_eq!(a.report().unwrap()["carp"]["demotion"], 0);
 }

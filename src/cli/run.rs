@@ -2,6 +2,7 @@ use clap::{Args, ValueEnum};
 use std::time::Duration;
 
 use crate::engine::Options;
+use crate::engine::group::Tuning;
 use crate::logging::Log;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -33,6 +34,10 @@ pub struct RunArgs {
     /// its peers after a partition heals and would be taken for a replay for a while
     #[arg(long, env = "CARPD_REPLAY_GUARD")]
     pub replay_guard: bool,
+    /// Gratuitous ARPs / unsolicited NAs per takeover: at once, then every two adverts until
+    /// this many were sent (FreeBSD sends 1; OpenBSD and ucarp 2)
+    #[arg(long, default_value = "2", value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub announce_count: u8,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -60,7 +65,10 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
         paths: g.paths(),
         hooks: !a.no_hooks,
         hook_timeout: a.hook_timeout,
-        replay_guard: a.replay_guard,
+        tuning: Tuning {
+            announce_count: a.announce_count,
+            replay_guard: a.replay_guard,
+        },
     };
     drop(loaded);
     match engine {

@@ -10,9 +10,15 @@ use crate::proto::{Family, Machine, MachineConfig, State};
 use crate::status::TransitionInfo;
 use crate::wire::auth::CarpAuth;
 
-/// Announcements per takeover: at once, and again after two adverts (as OpenBSD and ucarp do;
-/// FreeBSD sends only the first).
-pub const ANNOUNCE_COUNT: u8 = 2;
+/// Protocol choices of the operator that apply to every VHID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Announcements per takeover: at once, then every two adverts until this many were sent
+    /// (2 = OpenBSD's and ucarp's repeat; FreeBSD sends only the first).
+    pub announce_count: u8,
+    /// Drop adverts whose counter lies in a range already seen from that source.
+    pub replay_guard: bool,
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
@@ -42,7 +48,7 @@ pub struct Group {
 }
 
 /// The state machine settings a configured group runs with.
-pub fn machine_config(cfg: &CarpGroup, ha: &HaSettings, replay_guard: bool) -> MachineConfig {
+pub fn machine_config(cfg: &CarpGroup, ha: &HaSettings, opts: &Tuning) -> MachineConfig {
     MachineConfig {
         vhid: cfg.vhid,
         advbase: cfg.advbase,
@@ -50,9 +56,9 @@ pub fn machine_config(cfg: &CarpGroup, ha: &HaSettings, replay_guard: bool) -> M
         preempt: ha.preempt(),
         v4: cfg.v4_addresses().next().is_some(),
         v6: cfg.v6_addresses().next().is_some(),
-        announce_count: ANNOUNCE_COUNT,
+        announce_count: opts.announce_count,
         bow_out: true,
-        replay_guard,
+        replay_guard: opts.replay_guard,
     }
 }
 
@@ -63,8 +69,8 @@ pub fn auth_for(cfg: &CarpGroup) -> CarpAuth {
 }
 
 impl Group {
-    pub fn new(cfg: CarpGroup, ha: &HaSettings, replay_guard: bool, counter: u64) -> Group {
-        let machine = Machine::new(machine_config(&cfg, ha, replay_guard), counter);
+    pub fn new(cfg: CarpGroup, ha: &HaSettings, opts: &Tuning, counter: u64) -> Group {
+        let machine = Machine::new(machine_config(&cfg, ha, opts), counter);
         Group {
             auth: auth_for(&cfg),
             cfg,

@@ -26,8 +26,7 @@ pub struct Options {
     /// Run transition hooks (`--no-hooks` turns them off).
     pub hooks: bool,
     pub hook_timeout: Duration,
-    /// Drop replayed adverts (counter inside a range already seen from that source).
-    pub replay_guard: bool,
+    pub tuning: group::Tuning,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -28,6 +28,9 @@ use super::{EngineError, Options, report, unix_now};
 
 /// Demotion a maintenance mode adds, as OPNsense does.
 const MAINTENANCE_DEMOTION: i32 = 240;
+/// Demotion each VHID whose interface lost its link adds (FreeBSD's `ifdown_demotion_factor`
+/// default), so the VHIDs on healthy interfaces follow to the peer and traffic stays symmetric.
+const IFDOWN_DEMOTION: i32 = 240;
 /// At most one log line per (interface, drop reason) in this interval.
 const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
 /// How long shutdown waits for the final hooks.
@@ -176,12 +179,7 @@ impl Daemon {
         }
         daemon.remove_foreign_stale(&stale).await;
         let now = Instant::now();
-        let demotion = daemon.demotion();
-        for i in 0..daemon.groups.len() {
-            daemon.groups[i]
-                .machine
-                .handle_input(now, Input::Demotion(demotion));
-        }
+        daemon.apply_demotion(now);
         for dev in daemon.ifaces.keys().cloned().collect::<Vec<_>>() {
             daemon.link_changed(&dev, now);
         }
@@ -249,11 +247,28 @@ impl Daemon {
     }
 
     fn demotion(&self) -> i32 {
-        let mut total = self.operator.total_demotion();
+        let mut total = self
+            .operator
+            .total_demotion()
+            .saturating_add(self.link_demotion());
         if self.model.maintenance && !self.operator.maintenance {
             total = total.saturating_add(MAINTENANCE_DEMOTION);
         }
         total
+    }
+
+    /// What interfaces without link add to the demotion: one factor per VHID on them.
+    fn link_demotion(&self) -> i32 {
+        let down = self
+            .groups
+            .iter()
+            .filter(|g| {
+                self.ifaces
+                    .get(&g.cfg.device)
+                    .is_some_and(|f| f.ifindex.is_some() && !f.up)
+            })
+            .count();
+        IFDOWN_DEMOTION.saturating_mul(i32::try_from(down).unwrap_or(i32::MAX))
     }
 
     fn maintenance(&self) -> bool {
@@ -301,7 +316,7 @@ impl Daemon {
 
     async fn add_group(&mut self, cfg: CarpGroup, stale: &[(String, config::IpPrefix)]) {
         let dev = cfg.device.clone();
-        let mut group = Group::new(cfg, &self.model.ha, self.opts.replay_guard, rand::random());
+        let mut group = Group::new(cfg, &self.model.ha, &self.opts.tuning, rand::random());
         group.stale = stale
             .iter()
             .any(|(d, p)| *d == dev && group.cfg.addresses.iter().any(|a| a.prefix == *p));
@@ -445,7 +460,8 @@ impl Daemon {
                 .all(|f| !g.has_family(f) || iface.socket(f).is_some())
     }
 
-    /// Tell every machine on `dev` whether it can run now.
+    /// Tell every machine on `dev` whether it can run now, and every machine the demotion
+    /// that follows from it.
     fn link_changed(&mut self, dev: &str, now: Instant) {
         for i in 0..self.groups.len() {
             if self.groups[i].cfg.device != dev {
@@ -454,6 +470,7 @@ impl Daemon {
             let up = self.usable(&self.groups[i]);
             self.groups[i].machine.handle_input(now, Input::Link { up });
         }
+        self.apply_demotion(now);
     }
 
     async fn on_link(&mut self, event: LinkEvent) {
@@ -819,6 +836,9 @@ impl Daemon {
         if self.maintenance() {
             demotions.insert("maintenance".to_string(), MAINTENANCE_DEMOTION);
         }
+        if self.link_demotion() != 0 {
+            demotions.insert("interface down".to_string(), self.link_demotion());
+        }
         report::report(
             vhids,
             GlobalStatus {
@@ -889,18 +909,12 @@ impl Daemon {
                 }
                 None => {
                     added.push(cfg.name());
-                    let dev = cfg.device.clone();
                     self.add_group(cfg, &[]).await;
                     let last = self.groups.len() - 1;
-                    let demotion = self.demotion();
-                    self.groups[last]
-                        .machine
-                        .handle_input(now, Input::Demotion(demotion));
                     let up = self.usable(&self.groups[last]);
                     self.groups[last]
                         .machine
                         .handle_input(now, Input::Link { up });
-                    let _ = dev;
                 }
             }
         }
@@ -923,7 +937,7 @@ impl Daemon {
         let old = std::mem::replace(&mut self.groups[i].cfg, cfg);
         let g = &mut self.groups[i];
         g.auth = super::group::auth_for(&g.cfg);
-        let mc = machine_config(&g.cfg, &self.model.ha, self.opts.replay_guard);
+        let mc = machine_config(&g.cfg, &self.model.ha, &self.opts.tuning);
         g.machine.set_config(now, mc);
         if g.state() == State::Master
             && let Some(ifindex) = self.ifaces.get(&g.cfg.device).and_then(|f| f.ifindex)

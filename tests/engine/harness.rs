@@ -22,6 +22,8 @@ pub struct Vip {
     pub password: &'static str,
     pub peer: Option<String>,
     pub peer6: Option<String>,
+    /// A device named directly in `<interface>` (no interface key), instead of the lab's `lan`.
+    pub device: Option<&'static str>,
 }
 
 impl Vip {
@@ -34,6 +36,7 @@ impl Vip {
             password: "test-secret",
             peer: None,
             peer6: None,
+            device: None,
         }
     }
 }
@@ -46,10 +49,11 @@ pub fn config_xml(ifname: &str, vips: &[Vip], disable_preempt: bool) -> String {
             let (addr, bits) = a.split_once('/').expect("addr/prefix");
             let mode = if j == 0 { "carp" } else { "ipalias" };
             entries += &format!(
-                "<vip uuid=\"00000000-0000-4000-8000-{i:06}{j:06}\"><interface>lan</interface>\
+                "<vip uuid=\"00000000-0000-4000-8000-{i:06}{j:06}\"><interface>{}</interface>\
                  <mode>{mode}</mode><subnet>{addr}</subnet><subnet_bits>{bits}</subnet_bits>\
                  <password>{}</password><vhid>{}</vhid><advbase>{}</advbase><advskew>{}</advskew>\
                  <peer>{}</peer><peer6>{}</peer6><descr>test {}</descr></vip>\n",
+                v.device.unwrap_or("lan"),
                 if j == 0 { v.password } else { "" },
                 v.vhid,
                 v.advbase,
