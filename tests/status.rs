@@ -97,6 +97,7 @@ fn report() -> StatusReport {
             allow: true,
             maintenance: true,
             preempt: true,
+            drops: BTreeMap::from([("badvhid".to_string(), 3)]),
         },
     }
 }
@@ -125,7 +126,7 @@ fn opnsense_json_shape() {
              "status":"DISABLED","mode":"carp","status_txt":"DISABLED","vhid_txt":"3 (freq. 2/50)"}
         ],
         "carp": {"demotion":"240","allow":"1","maintenancemode":true,"status_msg":""},
-        "carpd": {"engine":"userspace","demotions":{"maintenance":240},"preempt":true}
+        "carpd": {"engine":"userspace","demotions":{"maintenance":240},"preempt":true,"drops":{"badvhid":3}}
     });
     // Compare everything but the per-row extras first (those are checked on row 0 only).
     let strip = |v: &serde_json::Value| {
@@ -189,7 +190,7 @@ fn opnsense_status_msg() {
         j,
         json!({"total":0,"rowCount":0,"current":1,"rows":[],
             "carp":{"demotion":"0","allow":"1","maintenancemode":false,"status_msg":NO_CARP_MSG},
-            "carpd":{"engine":"native","demotions":{},"preempt":true}})
+            "carpd":{"engine":"native","demotions":{},"preempt":true,"drops":{}}})
     );
 }
 
@@ -204,6 +205,7 @@ VHID  INTERFACE      STATE     BASE/SKEW  ADDRESSES                             
 
 demotion 240 = maintenance 240
 allow 1  maintenance on  preempt on  engine userspace
+dropped before matching a VHID: badvhid 3
 hook 20-openvpn failed for 1@vtnet0 MASTER (exit 1) 3m10s ago
 hint: demoted by 240 but still MASTER of 1@vtnet0: no better peer seen, so the demotion will not move the VIP; a VIP moves only to a backup with preempt on and a lower advskew + demotion
 hint: VHID 3@vtnet2 is configured but not running (no engine runs it)

@@ -486,6 +486,12 @@ impl Daemon {
             if event.up { "up" } else { "down" }
         ));
         if event.up {
+            if let Some(iface) = self.ifaces.get_mut(&event.ifname)
+                && iface.ifindex != Some(event.ifindex)
+            {
+                // Recreated interface: the old sockets are bound to an index that is gone.
+                iface.close();
+            }
             self.open_iface(&event.ifname).await;
         } else if let Some(iface) = self.ifaces.get_mut(&event.ifname) {
             iface.up = false;
@@ -554,11 +560,15 @@ impl Daemon {
             while let Some(out) = self.groups[i].machine.poll_output() {
                 self.carry_out(i, out).await;
             }
-            // VIPs a crashed carpd left stay only while this node may still become MASTER.
+            // VIPs a crashed carpd left stay only while this node may still become MASTER:
+            // they go once a master is heard, or when the VHID cannot run at all.
             let g = &self.groups[i];
-            if g.stale && g.state() != State::Master && g.machine.last_peer().is_some()
-                || g.stale && g.state() == State::Init
-            {
+            let settled = match g.state() {
+                State::Master => false,
+                State::Backup => g.machine.last_peer().is_some(),
+                State::Init => true,
+            };
+            if g.stale && settled {
                 self.groups[i].stale = false;
                 self.release(i).await;
             }
@@ -847,6 +857,7 @@ impl Daemon {
                 allow: self.allow,
                 maintenance: self.maintenance(),
                 preempt: self.model.ha.preempt(),
+                drops: self.unmatched_drops.clone(),
             },
         )
     }

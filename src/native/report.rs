@@ -2,9 +2,9 @@
 //! through the same code as the userspace one.
 
 use super::kernel::KernelState;
-use crate::config::{Model, VipMode};
+use crate::config::Model;
 use crate::operator::OperatorState;
-use crate::status::{AddressStatus, GlobalStatus, StatusReport, VhidStatus};
+use crate::status::{GlobalStatus, StatusReport, VhidStatus};
 
 /// The daemon's report: the kernel's state plus carpd's operator state, so the demotion
 /// breakdown names carpd's contributions and shows the rest as `kernel` (observed total −
@@ -32,25 +32,7 @@ pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
         .map(|g| {
             let k = kernel.vhid(&g.device, g.vhid);
             VhidStatus {
-                interface: g.interface_name.clone(),
-                device: g.device.clone(),
-                vhid: g.vhid,
-                advbase: g.advbase,
-                advskew: g.advskew,
                 state: k.map_or("DISABLED".to_string(), |v| v.state.as_str().to_string()),
-                addresses: g
-                    .addresses
-                    .iter()
-                    .map(|a| AddressStatus {
-                        address: a.prefix.addr.to_string(),
-                        prefix: a.prefix.prefix,
-                        mode: match a.mode {
-                            VipMode::Carp => "carp",
-                            VipMode::Ipalias => "ipalias",
-                        }
-                        .to_string(),
-                    })
-                    .collect(),
                 // What the kernel runs with when it has the vhid, else what is configured.
                 peer: k
                     .map_or(g.peer, |v| v.unicast_peer())
@@ -58,7 +40,7 @@ pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
                 peer6: k
                     .map_or(g.peer6, |v| v.unicast_peer6())
                     .map(|p| p.to_string()),
-                ..VhidStatus::default()
+                ..VhidStatus::configured(g)
             }
         })
         .collect();
@@ -76,6 +58,8 @@ pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
             allow: kernel.sysctl.allow,
             maintenance: model.maintenance,
             preempt: kernel.sysctl.preempt,
+            // carp(4) counts its drops in net.inet.carp.stats, not per carpd.
+            drops: Default::default(),
         },
     }
 }

@@ -23,6 +23,10 @@ pub struct GlobalStatus {
     pub allow: bool,
     pub maintenance: bool,
     pub preempt: bool,
+    /// Packets dropped before they could be matched to a configured VHID (wrong vhid,
+    /// malformed, VRRP), by reason.
+    #[serde(default)]
+    pub drops: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -51,6 +55,35 @@ pub struct VhidStatus {
     /// Unicast peers, if any.
     pub peer: Option<String>,
     pub peer6: Option<String>,
+}
+
+impl VhidStatus {
+    /// What the configuration says of a VHID; the engine fills in what it observes.
+    pub fn configured(g: &crate::config::CarpGroup) -> VhidStatus {
+        VhidStatus {
+            interface: g.interface_name.clone(),
+            device: g.device.clone(),
+            vhid: g.vhid,
+            advbase: g.advbase,
+            advskew: g.advskew,
+            addresses: g
+                .addresses
+                .iter()
+                .map(|a| AddressStatus {
+                    address: a.prefix.addr.to_string(),
+                    prefix: a.prefix.prefix,
+                    mode: match a.mode {
+                        crate::config::VipMode::Carp => "carp",
+                        crate::config::VipMode::Ipalias => "ipalias",
+                    }
+                    .to_string(),
+                })
+                .collect(),
+            peer: g.peer.map(|p| p.to_string()),
+            peer6: g.peer6.map(|p| p.to_string()),
+            ..VhidStatus::default()
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,6 +64,13 @@ pub fn table(report: &StatusReport, now: f64) -> String {
             &report.engine
         }
     ));
+    if !g.drops.is_empty() {
+        let parts: Vec<String> = g.drops.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        out.push_str(&format!(
+            "dropped before matching a VHID: {}\n",
+            parts.join(", ")
+        ));
+    }
     for v in &report.vhids {
         if let Some(h) = v.hooks.iter().rev().find(|h| hook_failed(h)) {
             out.push_str(&format!(
@@ -323,6 +330,7 @@ pub fn opnsense_json(report: &StatusReport) -> Value {
             "engine": report.engine,
             "demotions": g.demotions,
             "preempt": g.preempt,
+            "drops": g.drops,
         },
     })
 }
