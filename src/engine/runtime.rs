@@ -857,9 +857,25 @@ impl Daemon {
                 allow: self.allow,
                 maintenance: self.maintenance(),
                 preempt: self.model.ha.preempt(),
-                drops: self.unmatched_drops.clone(),
+                drops: self.unmatched_drops_with_framing(),
             },
         )
+    }
+
+    /// Drops before any VHID matched, plus datagrams whose IP framing the sockets refused.
+    fn unmatched_drops_with_framing(&self) -> BTreeMap<String, u64> {
+        let mut drops = self.unmatched_drops.clone();
+        let framing: u64 = self
+            .ifaces
+            .values()
+            .flat_map(|f| [f.v4.as_ref(), f.v6.as_ref()])
+            .flatten()
+            .map(|s| s.malformed())
+            .sum();
+        if framing > 0 {
+            *drops.entry("badlen".to_string()).or_default() += framing;
+        }
+        drops
     }
 
     /// Re-read config.xml. Unchanged VHIDs are not touched; a config with errors is refused
