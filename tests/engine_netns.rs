@@ -10,7 +10,7 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use common::netns::Lab;
-use harness::{Daemon, Vip, neighbour_mac, ping};
+use harness::{Daemon, Vip, elected, neighbour_mac, ping};
 use nix::sys::signal::Signal;
 
 const VIP: &str = "192.0.2.1";
@@ -35,8 +35,7 @@ fn two_nodes_elect_one_master_and_fail_over_on_a_cut_cable() {
         &[Vip::v4(1, VIP_CIDR, 100)],
         false,
     );
-    a.wait_state(1, "MASTER", Duration::from_secs(10));
-    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 1);
     assert!(a.holds(&lab, VIP) && !b.holds(&lab, VIP));
     assert!(ping(&lab, VIP), "VIP does not answer while A is master");
     assert_eq!(neighbour_mac(&lab, VIP), Some(lab.node(0).mac));
@@ -107,8 +106,7 @@ fn graceful_stop_hands_over_within_one_advert_even_without_preempt() {
         &[Vip::v4(1, VIP_CIDR, 100)],
         true,
     );
-    a.wait_state(1, "MASTER", Duration::from_secs(10));
-    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 1);
     let t0 = Instant::now();
     a.stop();
     let took = b.wait_state(1, "MASTER", Duration::from_secs(5)) - t0;
@@ -176,8 +174,7 @@ fn unicast_peers_elect_and_fail_over() {
     vb.peer = Some(lab.node(0).v4.to_string());
     let cap = lab.capture(&lab.client().ns, &lab.client().ifname, 1, "ip proto 112");
     let (a, b) = pair(&lab, &[va], &[vb], false);
-    a.wait_state(1, "MASTER", Duration::from_secs(10));
-    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 1);
     // Unicast adverts are not flooded to the client (the bridge learnt B's MAC).
     assert!(
         cap.wait_exit(Duration::from_secs(3)).is_none(),
@@ -214,8 +211,7 @@ fn ipv6_and_dual_stack_vhids() {
     };
     let (a, b) = pair(&lab, &[v6(0), dual(0)], &[v6(100), dual(100)], false);
     for vhid in [2, 3] {
-        a.wait_state(vhid, "MASTER", Duration::from_secs(10));
-        b.wait_state(vhid, "BACKUP", Duration::from_secs(5));
+        elected(&a, &b, vhid);
     }
     assert!(
         a.holds(&lab, "2001:db8::1") && a.holds(&lab, "192.0.2.3") && a.holds(&lab, "2001:db8::3")
@@ -240,8 +236,7 @@ fn hooks_get_opnsense_arguments_in_order() {
         &[Vip::v4(7, VIP_CIDR, 100)],
         false,
     );
-    a.wait_state(7, "MASTER", Duration::from_secs(10));
-    b.wait_state(7, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 7);
     a.stop();
     b.wait_state(7, "MASTER", Duration::from_secs(5));
     let ifa = &lab.node(0).ifname;
@@ -290,8 +285,7 @@ fn sigkill_then_restart_reconciles_stale_vips() {
         &[Vip::v4(1, VIP_CIDR, 100)],
         true,
     );
-    a.wait_state(1, "MASTER", Duration::from_secs(10));
-    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 1);
     a.signal(Signal::SIGKILL);
     a.proc.take().unwrap().wait_exit(Duration::from_secs(5));
     assert!(
@@ -425,8 +419,7 @@ fn a_dead_interface_demotes_the_healthy_vhids_so_they_follow() {
         &[Vip::v4(1, VIP_CIDR, 100), local(100)],
         false,
     );
-    a.wait_state(1, "MASTER", Duration::from_secs(10));
-    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 1);
     lab.ip(&lab.node(0).ns, &["link", "set", "carplocal1", "down"]);
     a.wait_state(2, "INIT", Duration::from_secs(3));
     // A now advertises advskew 240 on VHID 1; B (100, preempt) takes over on the next advert.

@@ -11,7 +11,7 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use common::netns::{Lab, wait_until};
-use harness::{Daemon, Vip};
+use harness::{Daemon, Vip, elected};
 
 const VIP_CIDR: &str = "192.0.2.1/24";
 
@@ -66,8 +66,7 @@ fn maintenance_hands_over_within_one_packet_and_leave_takes_back() {
     let mut b = Daemon::prepare(lab.node(1), &[Vip::v4(1, VIP_CIDR, 100)], false);
     a.start(&lab);
     b.start(&lab);
-    a.wait_state(1, "MASTER", Duration::from_secs(10));
-    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 1);
     // A named demotion of another service stays untouched by maintenance enter/leave.
     ok_json(&a.ctl(&["demote", "service:test", "+10", "--json"]));
 
@@ -113,8 +112,7 @@ fn persistent_maintenance_survives_restart_and_reboot() {
     let mut b = Daemon::prepare(lab.node(1), &[Vip::v4(1, VIP_CIDR, 100)], false);
     a.start(&lab);
     b.start(&lab);
-    a.wait_state(1, "MASTER", Duration::from_secs(10));
-    b.wait_state(1, "BACKUP", Duration::from_secs(5));
+    elected(&a, &b, 1);
     ok_json(&a.ctl(&["maintenance", "enter", "--persistent", "--json"]));
     b.wait_state(1, "MASTER", Duration::from_secs(3));
 

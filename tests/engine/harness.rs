@@ -284,6 +284,12 @@ impl Drop for Daemon {
     }
 }
 
+/// Wait until `master` holds `vhid` as MASTER and `backup` as BACKUP (a settled election).
+pub fn elected(master: &Daemon, backup: &Daemon, vhid: u8) {
+    master.wait_state(vhid, "MASTER", Duration::from_secs(10));
+    backup.wait_state(vhid, "BACKUP", Duration::from_secs(5));
+}
+
 /// Ping `addr` from the lab's client, once, with a 1 s deadline.
 pub fn ping(lab: &Lab, addr: &str) -> bool {
     let c = lab.client();
