@@ -61,7 +61,8 @@ fn advert_loss_flaps_no_more_than_the_protocol_predicts() {
             counter(&b, "adverts_received") - heard0,
         );
         // The loss really happened (else "no flaps" would prove nothing): B heard about
-        // (1-p) of A's adverts; generous bounds for 20 draws.
+        // (1-p) of A's adverts. Bounds for 20 draws: within 25 points of p, and at 30 % at
+        // least one lost (all 20 through has probability 0.7^20 ≈ 0.08 %).
         let lost = 1.0 - heard as f64 / sent as f64;
         println!(
             "loss {percent:>2} %: B heard {heard} of A's {sent} adverts ({:.0} % lost)",
@@ -69,7 +70,7 @@ fn advert_loss_flaps_no_more_than_the_protocol_predicts() {
         );
         let p = f64::from(percent) / 100.0;
         assert!(
-            (lost - p).abs() <= 0.2,
+            (lost - p).abs() <= 0.25 && (percent < 30 || heard < sent),
             "asked for {percent} % loss, saw {:.0} %",
             lost * 100.0
         );
