@@ -249,6 +249,11 @@ impl Machine {
             State::Master => {
                 // FreeBSD yields on a tie too: no address tie-break (carp-spec §3.3).
                 if timing(self.config.advbase, self.own_skew()) >= peer {
+                    // Beyond FreeBSD (ucarp does the same): one last advert, so that the winner
+                    // hears a rival master and re-announces. Hosts that learnt our MAC for the
+                    // VIPs (after a partition, say) would otherwise keep it until their ARP or
+                    // neighbour entry expires.
+                    self.advertise_timing();
                     self.enter_backup(now, Reason::MoreFrequentAdvertisement);
                 } else {
                     self.reannounce(now);
@@ -360,17 +365,7 @@ impl Machine {
                 if self.state == State::Master && self.config.bow_out {
                     // OpenBSD's bow-out: backups see a master that "will time out" and take over
                     // at once instead of waiting for their master-down timer.
-                    for family in FAMILIES {
-                        if self.family_enabled(family) {
-                            let counter = self.next_counter();
-                            self.outputs.push_back(Output::SendAdvert {
-                                family,
-                                advbase: 255,
-                                advskew: 255,
-                                counter,
-                            });
-                        }
-                    }
+                    self.advertise(255, 255);
                 }
                 self.allowed = false;
                 self.enter_init(Reason::Leaving);
@@ -391,20 +386,29 @@ impl Machine {
         self.counter
     }
 
-    /// One advert per enabled family, and the next round scheduled.
-    fn send_adverts(&mut self, now: Instant) {
-        let advskew = self.own_skew();
+    /// One advert per enabled family with this timing.
+    fn advertise(&mut self, advbase: u8, advskew: u8) {
         for family in FAMILIES {
             if self.family_enabled(family) {
                 let counter = self.next_counter();
                 self.outputs.push_back(Output::SendAdvert {
                     family,
-                    advbase: self.config.advbase,
+                    advbase,
                     advskew,
                     counter,
                 });
             }
         }
+    }
+
+    /// One advert per enabled family with our current timing.
+    fn advertise_timing(&mut self) {
+        self.advertise(self.config.advbase, self.own_skew());
+    }
+
+    /// One advert per enabled family, and the next round scheduled.
+    fn send_adverts(&mut self, now: Instant) {
+        self.advertise_timing();
         self.next_advert = Some(now + self.own_interval());
         if self.announces_owed > 0 {
             self.adverts_before_announce = self.adverts_before_announce.saturating_sub(1);
