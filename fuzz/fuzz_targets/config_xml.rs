@@ -3,8 +3,8 @@
 //! answers must be usable by the callers: a model serializes (status, `carpctl config`), and
 //! every error and warning renders with a line that lies inside the input.
 //!
-//! Run with `scripts/fuzz` or `cargo fuzz run config_xml` from the repository root; seeds
-//! are in `fuzz/corpus/config_xml`, tag names in `fuzz/dict/config_xml.dict`.
+//! Run with `scripts/fuzz` or `RUSTC_BOOTSTRAP=1 cargo fuzz run config_xml` from the repository
+//! root; seeds are in `fuzz/corpus/config_xml`, tag names in `fuzz/dict/config_xml.dict`.
 
 #![no_main]
 

@@ -3,8 +3,8 @@
 //! survive serialize → parse unchanged (the CLI sends what serde writes), and a refusal's
 //! reason must be something a `failed` answer can carry.
 //!
-//! Run with `scripts/fuzz` or `cargo fuzz run control_request`; seeds are in
-//! `fuzz/corpus/control_request`.
+//! Run with `scripts/fuzz` or `RUSTC_BOOTSTRAP=1 cargo fuzz run control_request`; seeds are
+//! in `fuzz/corpus/control_request`.
 
 #![no_main]
 

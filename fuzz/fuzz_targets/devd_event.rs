@@ -2,7 +2,8 @@
 //! malformed line must become a counted rejection, never a panic. An accepted event must be
 //! exactly what the line said: written back in devd's form, it parses to the same event.
 //!
-//! Run with `scripts/fuzz` or `cargo fuzz run devd_event`; seeds are in `fuzz/corpus/devd_event`.
+//! Run with `scripts/fuzz` or `RUSTC_BOOTSTRAP=1 cargo fuzz run devd_event`; seeds are in
+//! `fuzz/corpus/devd_event`.
 
 #![no_main]
 
