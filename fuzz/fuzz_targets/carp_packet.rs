@@ -2,8 +2,8 @@
 //! the input is tried as a raw-socket IPv4 datagram and as a bare protocol-112 payload (what
 //! an IPv6 raw socket returns). A CARP header that parses must survive emit → parse unchanged.
 //!
-//! Run with `cargo fuzz run carp_packet` from the repository root (needs cargo-fuzz and a
-//! nightly toolchain); seeds are in `fuzz/corpus/carp_packet`.
+//! Run with `scripts/fuzz` or `RUSTC_BOOTSTRAP=1 cargo fuzz run carp_packet` from the repository
+//! root (stable Rust is enough with RUSTC_BOOTSTRAP=1); seeds are in `fuzz/corpus/carp_packet`.
 
 #![no_main]
 
