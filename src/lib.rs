@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod engine;
+pub mod fsutil;
 pub mod hooks;
 pub mod logging;
 pub mod native;

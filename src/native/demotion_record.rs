@@ -91,34 +91,16 @@ impl DemotionRecord {
         Ok(Some(rec))
     }
 
-    /// Write atomically (temporary file, fsync, rename), mode 0600.
+    /// Write atomically ([`crate::fsutil::write_atomic`]), mode 0600.
     pub fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
         let path = Self::path(run_dir);
         let werr = |source| RecordError::Write {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(run_dir).map_err(werr)?;
-        let tmp = run_dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
         let mut text = serde_json::to_vec(self).map_err(|e| werr(e.into()))?;
         text.push(b'\n');
-        let result = (|| {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&text)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(werr)
+        crate::fsutil::write_atomic(&path, &text).map_err(werr)
     }
 
     /// carpd's part in the kernel if this record is from the current boot, else `None`.

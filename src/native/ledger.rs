@@ -86,31 +86,16 @@ impl Ledger {
         }
     }
 
-    /// Write atomically (temp file + rename), mode 0600.
+    /// Write atomically ([`crate::fsutil::write_atomic`]), mode 0600.
     pub fn save(&mut self, state_dir: &Path) -> Result<(), LedgerError> {
         self.ensure_salt();
         let path = Self::path(state_dir);
-        let tmp = state_dir.join(format!(".{FILE_NAME}.tmp"));
         let werr = |source| LedgerError::Write {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(state_dir).map_err(werr)?;
-        let text = serde_json::to_vec_pretty(self).unwrap_or_default();
-        {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(werr)?;
-            f.write_all(&text).map_err(werr)?;
-            f.sync_all().map_err(werr)?;
-        }
-        std::fs::rename(&tmp, &path).map_err(werr)
+        let text = serde_json::to_vec_pretty(self).map_err(|e| werr(e.into()))?;
+        crate::fsutil::write_atomic(&path, &text).map_err(werr)
     }
 
     fn ensure_salt(&mut self) {

@@ -12,7 +12,6 @@
 //! reset (that would silently leave maintenance on a box an operator took out of service).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -161,18 +160,6 @@ impl OperatorState {
             path: path.to_path_buf(),
             source,
         };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.exists() {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(&dir)
-                .map_err(write_err)?;
-        }
         let form = FileForm {
             version: FILE_VERSION,
             maintenance: self.maintenance,
@@ -180,30 +167,7 @@ impl OperatorState {
         };
         let mut text = serde_json::to_vec_pretty(&form).map_err(|e| write_err(e.into()))?;
         text.push(b'\n');
-
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state.json".into());
-        let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-        let result = (|| {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&text)?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, path)?;
-            std::fs::File::open(&dir)?.sync_all()
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(write_err)
+        crate::fsutil::write_atomic(path, &text).map_err(write_err)
     }
 
     /// The demotion both engines apply: every named contribution plus 240 in maintenance.
