@@ -120,6 +120,30 @@ pub fn is_ok(answer: &serde_json::Value) -> bool {
     answer.get("status").and_then(|s| s.as_str()) == Some("ok")
 }
 
+/// A reload refused because config.xml cannot be used: the line to log and the answer, the
+/// same on both engines. The running configuration is kept.
+pub fn reload_refused(err: &crate::config::LoadError) -> (String, serde_json::Value) {
+    match err {
+        crate::config::LoadError::Invalid { errors, .. } => {
+            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            let line = format!(
+                "reload refused, the running configuration stays: {}",
+                list.join("; ")
+            );
+            let answer = serde_json::json!({
+                "status": "failed",
+                "reason": "configuration has errors; the running one is kept",
+                "errors": list,
+            });
+            (line, answer)
+        }
+        other => (
+            format!("reload refused: {other}"),
+            failed(format!("{other}; the running configuration is kept")),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

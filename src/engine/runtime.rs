@@ -883,21 +883,10 @@ impl Daemon {
     async fn reload(&mut self) -> serde_json::Value {
         let loaded = match config::load(&self.opts.config) {
             Ok(l) => l,
-            Err(config::LoadError::Invalid { errors, .. }) => {
-                let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                self.log.error(&format!(
-                    "reload refused, the running configuration stays: {}",
-                    list.join("; ")
-                ));
-                return serde_json::json!({
-                    "status": "failed",
-                    "reason": "configuration has errors; the running one is kept",
-                    "errors": list,
-                });
-            }
             Err(err) => {
-                self.log.error(&format!("reload refused: {err}"));
-                return control::failed(format!("{err}; the running configuration is kept"));
+                let (line, answer) = control::reload_refused(&err);
+                self.log.error(&line);
+                return answer;
             }
         };
         let new = loaded.model;

@@ -282,21 +282,10 @@ impl Daemon {
                 }
                 l.model
             }
-            Err(config::LoadError::Invalid { errors, .. }) => {
-                let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                log(&format!(
-                    "reload refused, the running configuration stays: {}",
-                    list.join("; ")
-                ));
-                return serde_json::json!({
-                    "status": "failed",
-                    "reason": "configuration has errors; the running one is kept",
-                    "errors": list,
-                });
-            }
             Err(e) => {
-                log(&format!("reload refused: {e}"));
-                return control::failed(format!("{e}; the running configuration is kept"));
+                let (line, answer) = control::reload_refused(&e);
+                log(&line);
+                return answer;
             }
         };
         let (mut added, mut changed, mut unchanged) = (vec![], vec![], 0);
