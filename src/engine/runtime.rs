@@ -293,9 +293,13 @@ impl Daemon {
         }
     }
 
-    /// Marked addresses no configured VHID owns are removed at once.
+    /// Marked addresses no configured VHID owns are removed at once, on the interfaces this
+    /// carpd manages (another instance may run other interfaces of the same host).
     async fn remove_foreign_stale(&self, stale: &[(String, config::IpPrefix)]) {
-        for (dev, prefix) in stale {
+        for (dev, prefix) in stale
+            .iter()
+            .filter(|(dev, _)| self.ifaces.contains_key(dev))
+        {
             let owned = self.groups.iter().any(|g| {
                 &g.cfg.device == dev && g.cfg.addresses.iter().any(|a| a.prefix == *prefix)
             });
