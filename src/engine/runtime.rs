@@ -40,6 +40,10 @@ const SHUTDOWN_HOOKS_LIMIT: Duration = Duration::from_secs(10);
 pub fn run(opts: Options, log: Log) -> Result<(), EngineError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Only the hook runner's directory listings block; two threads serve any number of
+        // VHIDs, where tokio's default (up to 512) would start one per VHID at boot, each with
+        // its own stack and allocator arena.
+        .max_blocking_threads(2)
         .build()
         .map_err(EngineError::io("tokio runtime"))?;
     rt.block_on(async move {

@@ -91,16 +91,17 @@ impl std::fmt::Debug for HookRunner {
     }
 }
 
-/// Owned by the handles only: when the last handle goes, the queues' senders go, and every
-/// per-VHID worker ends after its queue is empty.
+/// Owned by the handles.
 struct Inner {
     shared: Arc<Shared>,
-    queues: Mutex<HashMap<Key, mpsc::UnboundedSender<HookEvent>>>,
     runtime: tokio::runtime::Handle,
 }
 
 /// What the workers need.
 struct Shared {
+    /// One worker per VHID with events in flight. A worker retires (and leaves this map) as
+    /// soon as its queue is empty, so hundreds of quiet VHIDs cost no task and no channel.
+    queues: Mutex<HashMap<Key, mpsc::UnboundedSender<HookEvent>>>,
     dir: PathBuf,
     timeout: Duration,
     log: LogFn,
@@ -130,6 +131,7 @@ impl HookRunner {
         HookRunner {
             inner: Some(Arc::new(Inner {
                 shared: Arc::new(Shared {
+                    queues: Mutex::new(HashMap::new()),
                     dir,
                     timeout,
                     log,
@@ -139,7 +141,6 @@ impl HookRunner {
                     dir_missing: AtomicBool::new(false),
                     backlog: Mutex::new(HashMap::new()),
                 }),
-                queues: Mutex::new(HashMap::new()),
                 runtime,
             })),
         }
@@ -172,7 +173,7 @@ impl HookRunner {
                 ));
             }
         }
-        let mut queues = lock(&inner.queues);
+        let mut queues = lock(&shared.queues);
         let sender = queues.entry(key.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             inner
@@ -264,9 +265,24 @@ impl Shared {
     }
 }
 
-/// Runs one VHID's events in order until every handle is gone.
+/// Runs one VHID's events in order, then retires when none is left.
 async fn worker(shared: Arc<Shared>, key: Key, mut rx: mpsc::UnboundedReceiver<HookEvent>) {
-    while let Some(event) = rx.recv().await {
+    loop {
+        let event = match rx.try_recv() {
+            Ok(event) => event,
+            Err(_) => {
+                // `submit` sends while holding this lock, so after this second look under it
+                // no event can reach a worker that has left.
+                let mut queues = lock(&shared.queues);
+                match rx.try_recv() {
+                    Ok(event) => event,
+                    Err(_) => {
+                        queues.remove(&key);
+                        return;
+                    }
+                }
+            }
+        };
         run_event(&shared, &key, &event).await;
         shared.finish_event(&key);
     }
