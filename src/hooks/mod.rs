@@ -562,6 +562,53 @@ mod tests {
     use std::ffi::OsStr;
 
     #[test]
+    fn workers_retire_when_their_queue_is_empty_and_come_back_in_order() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("carpd-hooks-retire-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let record = dir.join("calls");
+        let hook = dir.join("10-record");
+        std::fs::write(
+            &hook,
+            format!("#!/bin/sh\necho \"$1 $2\" >> {}\n", record.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let runner =
+                HookRunner::new_with_log(dir.clone(), Duration::from_secs(5), Arc::new(|_| {}));
+            let event = |vhid, state, previous| HookEvent {
+                vhid,
+                device: "eth0".into(),
+                state,
+                previous,
+                reason: String::new(),
+                addresses: vec![],
+            };
+            for vhid in 1..=20 {
+                runner.submit(event(vhid, State::Backup, State::Init));
+            }
+            runner.drain(Duration::from_secs(20)).await;
+            let shared = &runner.inner.as_ref().unwrap().shared;
+            assert!(lock(&shared.queues).is_empty(), "idle VHIDs keep a worker");
+            // A retired VHID gets a new worker, and its events still run in order.
+            runner.submit(event(7, State::Master, State::Backup));
+            runner.submit(event(7, State::Backup, State::Master));
+            runner.drain(Duration::from_secs(20)).await;
+            assert!(lock(&shared.queues).is_empty());
+        });
+        let calls = std::fs::read_to_string(&record).unwrap();
+        assert_eq!(calls.lines().count(), 22);
+        assert!(calls.ends_with("7@eth0 MASTER\n7@eth0 BACKUP\n"), "{calls}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn output_is_capped() {
         let mut out = Vec::new();
         let mut dropped = 0;
