@@ -19,7 +19,7 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
         crate::native::dump_live_kernel_state(path)?;
         return Ok(0);
     }
-    let answer = match super::client::ask(g, &Request::Status) {
+    let mut answer = match super::client::ask(g, &Request::Status) {
         Ok(answer) => answer,
         // No daemon, but carp(4) is here: the kernel still knows every VHID's state.
         Err(client::ClientError::NoDaemon(_)) if crate::native::engine_available() => {
@@ -33,7 +33,7 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
     if answer["status"] != "ok" {
         return Ok(super::client::print_answer(&answer, a.json));
     }
-    let report: StatusReport = serde_json::from_value(answer["report"].clone())
+    let report: StatusReport = serde_json::from_value(answer["report"].take())
         .map_err(|e| anyhow::anyhow!("bad status answer from carpd: {e}"))?;
     print_report(&report, a.json);
     Ok(0)
