@@ -1,37 +1,19 @@
 //! The control socket with a real UNIX socket in a temporary directory.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+
 use std::time::Duration;
 
 use carpd::control::client::{ClientError, request};
 use carpd::control::server::{Call, serve};
 use carpd::control::{Request, failed, ok};
+use common::tempdir::TempDir;
 use tokio::sync::mpsc;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "carpd-test-{tag}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A stand-in engine loop: answers the way the real engines do, echoing what it was asked.
 fn engine(mut calls: mpsc::Receiver<Call>) -> tokio::task::JoinHandle<()> {

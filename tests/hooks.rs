@@ -1,38 +1,16 @@
 //! The transition hook runner against real scripts in a temporary directory.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use carpd::hooks::{HookEvent, HookRunner, LogFn};
 use carpd::proto::State;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A scratch directory removed on drop, even when the test fails.
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "carpd-test-{tag}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::tempdir::TempDir;
 
 fn write_hook(dir: &Path, name: &str, body: &str, mode: u32) {
     let p = dir.join(name);

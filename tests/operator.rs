@@ -1,44 +1,24 @@
 //! Persistent operator state on disk.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use carpd::operator::{OperatorError, OperatorState};
 use carpd::paths::Paths;
+use common::tempdir::TempDir;
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "carpd-test-{tag}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn paths(&self) -> Paths {
-        Paths {
-            run_dir: self.0.join("run"),
-            state_dir: self.0.join("state"),
-            hooks_dir: self.0.join("hooks"),
-        }
+fn paths(dir: &TempDir) -> Paths {
+    Paths {
+        run_dir: dir.0.join("run"),
+        state_dir: dir.0.join("state"),
+        hooks_dir: dir.0.join("hooks"),
     }
 }
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn missing_file_is_default_and_save_load_round_trips() {
     let tmp = TempDir::new("op-rt");
-    let path = tmp.paths().persistent_state();
+    let path = paths(&tmp).persistent_state();
     assert_eq!(
         OperatorState::load(&path).unwrap(),
         OperatorState::default()
@@ -71,7 +51,7 @@ fn missing_file_is_default_and_save_load_round_trips() {
 #[test]
 fn corrupt_file_is_an_error_not_a_reset() {
     let tmp = TempDir::new("op-corrupt");
-    let path = tmp.paths().persistent_state();
+    let path = paths(&tmp).persistent_state();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     for bad in [
         &b"{\"version\":1,\"maintenance\":tru"[..],
@@ -101,7 +81,7 @@ fn corrupt_file_is_an_error_not_a_reset() {
 #[test]
 fn leaving_maintenance_never_wipes_other_demotions() {
     let tmp = TempDir::new("op-leave");
-    let path = tmp.paths().persistent_state();
+    let path = paths(&tmp).persistent_state();
     let mut s = OperatorState::default();
     s.demote("service:openvpn", 50).unwrap();
     s.demote("link:wan", 240).unwrap();
@@ -131,7 +111,7 @@ fn unwritable_directory_is_a_clear_error() {
     let blocker = tmp.0.join("state");
     std::fs::write(&blocker, b"").unwrap();
     let err = OperatorState::default()
-        .save(&tmp.paths().persistent_state())
+        .save(&paths(&tmp).persistent_state())
         .unwrap_err();
     assert!(matches!(err, OperatorError::Write { .. }), "{err}");
     assert!(err.to_string().contains("state.json"), "{err}");

@@ -7,3 +7,4 @@
 
 #[cfg(target_os = "linux")]
 pub mod netns;
+pub mod tempdir;
