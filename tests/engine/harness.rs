@@ -115,35 +115,10 @@ impl Daemon {
     }
 
     pub fn start_with(&mut self, lab: &Lab, extra: &[&str]) {
-        let mut args = vec![BIN.to_string()];
-        args.extend(self.global_args());
-        args.extend(
-            [
-                "run",
-                "--engine",
-                "userspace",
-                "--foreground",
-                "--hook-timeout",
-                "5",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let proc = lab.spawn(&self.node.ns, &argv);
-        let sock = self.dir.join("run/carpd.sock");
-        if !wait_until(Duration::from_secs(10), || sock.exists()) {
-            panic!(
-                "carpd in {} did not open its control socket within 10 s:\n{}",
-                self.node.ns,
-                proc.stderr()
-            );
-        }
-        self.proc = Some(proc);
+        self.start_with_hook_timeout(lab, 5, extra);
     }
 
-    /// Like [`Daemon::start_with`] but with this `--hook-timeout` (seconds) instead of 5.
+    /// Start `carpd run` with this `--hook-timeout` (seconds) and extra arguments.
     pub fn start_with_hook_timeout(&mut self, lab: &Lab, hook_timeout_s: u32, extra: &[&str]) {
         let mut args = vec![BIN.to_string()];
         args.extend(self.global_args());
