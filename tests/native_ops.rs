@@ -3,7 +3,9 @@
 //! the FreeBSD executor carries out. The plans are played on a small model of carp(4)'s
 //! demotion sysctl (writes add) to check totals across sequences, restarts and reboots.
 
-use carpd::config::{CarpGroup, CarpKey, HaSettings, IpPrefix, Model, VipAddress, VipMode};
+mod common;
+
+use carpd::config::{HaSettings, Model, VipMode};
 use carpd::control::{ForcedState, Request};
 use carpd::native::demotion_record::{self, DemotionRecord};
 use carpd::native::kernel::KernelState;
@@ -11,48 +13,9 @@ use carpd::native::ops::{self, Action, Context, OpsError, OpsPlan};
 use carpd::native::{Ledger, Step, plan_for_daemon, plan_with_ledger, report_with_operator};
 use carpd::operator::{OperatorError, OperatorState};
 use carpd::proto::State;
+use common::native_model::{addr, fixture, group};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-fn fixture(name: &str) -> KernelState {
-    let path = format!(
-        "{}/tests/fixtures/native/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    KernelState::from_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn addr(a: &str, prefix: u8, mode: VipMode) -> VipAddress {
-    VipAddress {
-        prefix: IpPrefix {
-            addr: a.parse().unwrap(),
-            prefix,
-        },
-        mode,
-        source: None,
-        description: String::new(),
-    }
-}
-
-fn group(device: &str, vhid: u8, addresses: Vec<VipAddress>) -> CarpGroup {
-    let mut key = [0u8; 20];
-    key[..6].copy_from_slice(b"secret");
-    CarpGroup {
-        device: device.into(),
-        interface_key: device.into(),
-        interface_name: device.to_uppercase(),
-        vhid,
-        advbase: 1,
-        advskew: 0,
-        key: CarpKey(key),
-        addresses,
-        peer: None,
-        peer6: None,
-        description: String::new(),
-        source_uuid: None,
-    }
-}
 
 /// vtnet0 vhid 1 (192.0.2.1/24 + ipalias 192.0.2.10/24), vtnet1 vhid 2 (2001:db8:1::1/64).
 fn model() -> Model {
@@ -61,12 +24,20 @@ fn model() -> Model {
             group(
                 "vtnet0",
                 1,
+                0,
+                "secret",
                 vec![
                     addr("192.0.2.1", 24, VipMode::Carp),
                     addr("192.0.2.10", 24, VipMode::Ipalias),
                 ],
             ),
-            group("vtnet1", 2, vec![addr("2001:db8:1::1", 64, VipMode::Carp)]),
+            group(
+                "vtnet1",
+                2,
+                0,
+                "secret",
+                vec![addr("2001:db8:1::1", 64, VipMode::Carp)],
+            ),
         ],
         ha: HaSettings::default(),
         maintenance: false,

@@ -3,55 +3,14 @@
 //! carp(4)'s rules (vhid before address, a vhid dies with its last address, SET resets an
 //! omitted advskew) and re-planned, which must then be empty: plans converge.
 
-use carpd::config::{CarpGroup, CarpKey, HaSettings, IpPrefix, Model, VipAddress, VipMode};
+mod common;
+
+use carpd::config::{CarpKey, HaSettings, Model, VipMode};
 use carpd::native::kernel::{KernelAddress, KernelState, KernelVhid};
 use carpd::native::{Ledger, Plan, Step, plan, plan_with_ledger, record_applied};
 use carpd::proto::State;
+use common::native_model::{addr, fixture, group, key};
 use std::net::IpAddr;
-
-fn fixture(name: &str) -> KernelState {
-    let path = format!(
-        "{}/tests/fixtures/native/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    KernelState::from_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn key(s: &str) -> CarpKey {
-    let mut k = [0u8; 20];
-    k[..s.len()].copy_from_slice(s.as_bytes());
-    CarpKey(k)
-}
-
-fn addr(a: &str, prefix: u8, mode: VipMode) -> VipAddress {
-    VipAddress {
-        prefix: IpPrefix {
-            addr: a.parse().unwrap(),
-            prefix,
-        },
-        mode,
-        source: None,
-        description: String::new(),
-    }
-}
-
-fn group(device: &str, vhid: u8, advskew: u8, pass: &str, addresses: Vec<VipAddress>) -> CarpGroup {
-    CarpGroup {
-        device: device.into(),
-        interface_key: device.into(),
-        interface_name: device.to_uppercase(),
-        vhid,
-        advbase: 1,
-        advskew,
-        key: key(pass),
-        addresses,
-        peer: None,
-        peer6: None,
-        description: String::new(),
-        source_uuid: None,
-    }
-}
 
 /// WAN vtnet0 vhid 1 (192.0.2.1/24 + ipalias 192.0.2.10/24), LAN vtnet1 vhid 2 (IPv6 VIP).
 fn base_model() -> Model {

@@ -6,5 +6,6 @@
 #![allow(dead_code)] // every test binary uses a different subset
 
 #[cfg(target_os = "linux")]
+pub mod native_model;
 pub mod netns;
 pub mod tempdir;
