@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // every test binary uses a different subset
 
-#[cfg(target_os = "linux")]
 pub mod native_model;
+#[cfg(target_os = "linux")]
 pub mod netns;
 pub mod tempdir;
