@@ -144,6 +144,26 @@ pub fn reload_refused(err: &crate::config::LoadError) -> (String, serde_json::Va
     }
 }
 
+/// A reload that went through: the line to log and the answer, the same on both engines.
+/// `added`, `changed` and `removed` name VHIDs as `<vhid>@<device>`.
+pub fn reload_done(
+    added: &[String],
+    changed: &[String],
+    removed: &[String],
+    unchanged: usize,
+) -> (String, serde_json::Value) {
+    let line = format!(
+        "reload: {} added, {} changed, {} removed, {unchanged} unchanged",
+        added.len(),
+        changed.len(),
+        removed.len()
+    );
+    let answer = ok(serde_json::json!({
+        "added": added, "changed": changed, "removed": removed, "unchanged": unchanged,
+    }));
+    (line, answer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -944,15 +944,9 @@ impl Daemon {
         }
         self.model.groups = self.groups.iter().map(|g| g.cfg.clone()).collect();
         self.apply_demotion(now);
-        self.log.info(&format!(
-            "reload: {} added, {} changed, {} removed, {unchanged} unchanged",
-            added.len(),
-            changed.len(),
-            removed.len()
-        ));
-        control::ok(serde_json::json!({
-            "added": added, "changed": changed, "removed": removed, "unchanged": unchanged,
-        }))
+        let (line, answer) = control::reload_done(&added, &changed, &removed, unchanged);
+        self.log.info(&line);
+        answer
     }
 
     /// Apply a changed group in place: new timing/key/peers take effect without a flap; a

@@ -315,16 +315,10 @@ impl Daemon {
             log(&format!("applied: {c}"));
         }
         self.seed_previous();
-        log(&format!(
-            "reload: {} added, {} changed, {} removed, {unchanged} unchanged",
-            added.len(),
-            changed.len(),
-            removed.len()
-        ));
-        control::ok(serde_json::json!({
-            "added": added, "changed": changed, "removed": removed, "unchanged": unchanged,
-            "commands": applied,
-        }))
+        let (line, mut answer) = control::reload_done(&added, &changed, &removed, unchanged);
+        log(&line);
+        answer["commands"] = serde_json::json!(applied);
+        answer
     }
 
     // ---- control ------------------------------------------------------------------------
