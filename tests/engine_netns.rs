@@ -318,6 +318,13 @@ fn reload_touches_only_the_changed_vhid() {
     a.wait_state(1, "MASTER", Duration::from_secs(10));
     a.wait_state(2, "MASTER", Duration::from_secs(1));
     let before_1 = a.vhid(1).unwrap()["last_transition"].clone();
+    // Hooks run after the state changes: wait for both VHIDs' INIT→BACKUP→MASTER hooks
+    // before taking the baseline, so a late start-up hook is not blamed on the reload.
+    assert!(
+        common::netns::wait_until(Duration::from_secs(5), || a.hook_calls().len() >= 4),
+        "start-up hooks: {:?}",
+        a.hook_calls()
+    );
     let hooks_before = a.hook_calls().len();
     let mut changed = vips.clone();
     changed[1].addrs.push("192.0.2.22/24");

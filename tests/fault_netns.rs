@@ -61,16 +61,18 @@ fn advert_loss_flaps_no_more_than_the_protocol_predicts() {
             counter(&b, "adverts_received") - heard0,
         );
         // The loss really happened (else "no flaps" would prove nothing): B heard about
-        // (1-p) of A's adverts. Bounds for 20 draws: within 25 points of p, and at 30 % at
-        // least one lost (all 20 through has probability 0.7^20 ≈ 0.08 %).
+        // (1-p) of A's adverts. With ~20 draws the observed rate is binomial, so allow four
+        // standard deviations (25 points at least, for the in-flight advert at the window's
+        // edges), and at 30 % demand at least one lost (all 20 through: 0.7^20 ≈ 0.08 %).
         let lost = 1.0 - heard as f64 / sent as f64;
         println!(
             "loss {percent:>2} %: B heard {heard} of A's {sent} adverts ({:.0} % lost)",
             lost * 100.0
         );
         let p = f64::from(percent) / 100.0;
+        let tolerance = (4.0 * (p * (1.0 - p) / sent as f64).sqrt()).max(0.25);
         assert!(
-            (lost - p).abs() <= 0.25 && (percent < 30 || heard < sent),
+            (lost - p).abs() <= tolerance && (percent < 30 || heard < sent),
             "asked for {percent} % loss, saw {:.0} %",
             lost * 100.0
         );

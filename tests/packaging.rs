@@ -1106,3 +1106,91 @@ fn rc_script_extra_commands_call_carpd() {
         carpd::cli::Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
     }
 }
+
+/// `key=value` lines of one `[section]` of a systemd unit, in order.
+fn unit_section(unit: &str, section: &str) -> Vec<(String, String)> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in unit.lines().map(str::trim) {
+        if line.starts_with('[') {
+            inside = line == format!("[{section}]");
+        } else if inside && !line.is_empty() && !line.starts_with('#') {
+            let (k, v) = line.split_once('=').expect("key=value");
+            out.push((k.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn systemd_unit_runs_real_commands_in_carpds_own_directories() {
+    let unit = read("rc.d/carpd.service");
+    let service = unit_section(&unit, "Service");
+    let get = |key: &str| -> Vec<&str> {
+        service
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    // The config path comes through the environment variable `--config` reads.
+    let cmd = <carpd::cli::Cli as clap::CommandFactory>::command();
+    let config_arg = cmd
+        .get_arguments()
+        .find(|a| a.get_id() == "config")
+        .unwrap();
+    let env_name = config_arg.get_env().unwrap().to_str().unwrap();
+    let config = get("Environment")
+        .iter()
+        .find_map(|e| e.strip_prefix(&format!("{env_name}=")))
+        .unwrap_or_else(|| panic!("no Environment={env_name}=…"));
+    assert_eq!(config, "/etc/carpd/config.xml");
+
+    // Every Exec line is a carpd command line that parses; `run` stays in the foreground
+    // (Type=simple: a daemon(3) fork would look like an exit to systemd).
+    let mut subcommands = Vec::new();
+    for key in ["ExecStartPre", "ExecStart", "ExecReload"] {
+        let line = get(key);
+        assert_eq!(line.len(), 1, "{key}: {line:?}");
+        let argv: Vec<&str> = line[0].split_whitespace().collect();
+        assert_eq!(argv[0], "/usr/local/sbin/carpd", "{key}");
+        carpd::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{key} {argv:?}: {e}"));
+        subcommands.push(argv[1]);
+        if argv[1] == "run" {
+            assert!(argv.contains(&"--foreground"), "{argv:?}");
+            assert_eq!(get("Type"), ["simple"]);
+        }
+    }
+    assert_eq!(subcommands, ["check", "run", "reload"]);
+
+    // systemd creates the directories carpd uses by default on Linux.
+    let run_dir = Path::new(carpd::paths::default_run_dir());
+    let state_dir = Path::new(carpd::paths::default_state_dir());
+    let name = |p: &Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        ["/run", "/var/run"].contains(&run_dir.parent().unwrap().to_str().unwrap()),
+        "{run_dir:?}"
+    );
+    assert_eq!(get("RuntimeDirectory"), [name(run_dir).as_str()]);
+    assert_eq!(state_dir.parent().unwrap(), Path::new("/var/lib"));
+    assert_eq!(get("StateDirectory"), [name(state_dir).as_str()]);
+    assert_eq!(
+        carpd::paths::default_hooks_dir(),
+        "/etc/carpd/hooks.d",
+        "the unit's comments name the Linux hooks directory"
+    );
+
+    // The ExecStartPre check really refuses a broken config (and passes the example).
+    let check = |path: &Path| {
+        Command::new(CARPD)
+            .env(env_name, path)
+            .arg("check")
+            .output()
+            .unwrap()
+    };
+    let example = check(&root().join("examples/config.xml"));
+    assert!(example.status.success(), "{}", show(&example));
+    let bad = check(&root().join("tests/fixtures/config/invalid/everything-at-once.xml"));
+    assert_eq!(bad.status.code(), Some(1), "{}", show(&bad));
+}
