@@ -419,6 +419,17 @@ fn warnings_leave_the_config_usable() {
         assert!(w.message.contains(message), "{}", w.message);
         assert_eq!(l.model.groups[0].key.used_len(), key_len);
     }
+    // VIPs on an interface group are skipped, as OPNsense's reconfigure_vips.php does: one
+    // warning per VIP that carpd would otherwise have run, the rest of the config used.
+    let l = load_ok("warn/group-interface.xml");
+    assert_eq!(l.model.groups.len(), 1);
+    assert_eq!(l.model.groups[0].vhid, 1);
+    assert_eq!(l.warnings.len(), 2, "{:#?}", l.warnings);
+    assert!(l.warnings[0].message.contains("interface group"));
+    assert_eq!(
+        l.warnings[0].line,
+        Some(line_of("warn/group-interface.xml", "<interface>edge"))
+    );
     let l = load_ok("warn/mode-other.xml");
     assert_eq!(l.model.groups.len(), 1);
     assert_eq!(

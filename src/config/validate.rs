@@ -277,6 +277,24 @@ fn read_vip<'a>(
             return None;
         }
     };
+    // OPNsense's reconfigure_vips.php skips VIPs on interface groups (and its GUI does not
+    // offer groups): a group is not a device carp(4) can run on.
+    if let Some(name) = rv.fields.text("interface")
+        && let Some(i) = interfaces.get(name)
+        && i.fields.text("type") == Some("group")
+    {
+        if mode == Mode::Carp || rv.fields.text("vhid").is_some() {
+            f.warning(
+                format!("{place}/interface"),
+                rv.fields.get("interface").map_or(rv.line, |i| i.line),
+                format!(
+                    "interface {name} is an interface group; the VIP is ignored, as OPNsense does"
+                ),
+                "move the VIP to an interface of the group",
+            );
+        }
+        return None;
+    }
     let mut v = Vip {
         raw: rv,
         place,
