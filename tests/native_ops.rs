@@ -11,7 +11,7 @@ use carpd::native::demotion_record::{self, DemotionRecord};
 use carpd::native::kernel::KernelState;
 use carpd::native::ops::{self, Action, Context, OpsError, OpsPlan};
 use carpd::native::{Ledger, Step, plan_for_daemon, plan_with_ledger, report_with_operator};
-use carpd::operator::{OperatorError, OperatorState};
+use carpd::operator::{OperatorError, OperatorState, Persist};
 use carpd::proto::State;
 use common::native_model::{addr, fixture, group};
 use std::collections::BTreeMap;
@@ -118,6 +118,16 @@ fn demote(name: &str, delta: i32) -> Request {
         name: name.into(),
         delta,
         clear: false,
+        persistent: false,
+    }
+}
+
+fn clear(name: &str) -> Request {
+    Request::Demote {
+        name: name.into(),
+        delta: 0,
+        clear: true,
+        persistent: false,
     }
 }
 
@@ -134,7 +144,7 @@ fn maintenance_enter_writes_plus_240_and_persists_only_when_asked() {
     let k = fixture("steady");
     let (op, after, c) = step(&m, &OperatorState::default(), &k, enter(false));
     assert_eq!(c.plan.commands(), ["sysctl net.inet.carp.demotion=240"]);
-    assert_eq!(c.persist_maintenance, None);
+    assert_eq!(c.persist, None);
     assert!(op.maintenance);
     assert_eq!(after.sysctl.demotion, 240);
     assert_eq!(
@@ -143,7 +153,7 @@ fn maintenance_enter_writes_plus_240_and_persists_only_when_asked() {
     );
 
     let (_, _, c) = step(&m, &OperatorState::default(), &k, enter(true));
-    assert_eq!(c.persist_maintenance, Some(true));
+    assert_eq!(c.persist, Some(Persist::Maintenance(true)));
     assert_eq!(c.plan.actions, [Action::Demotion { delta: 240 }]);
 
     // Entering twice adds nothing.
@@ -166,7 +176,7 @@ fn maintenance_leave_removes_exactly_240_and_keeps_other_demotions() {
     assert_eq!(c.plan.actions, [Action::Demotion { delta: -240 }]);
     assert_eq!(c.plan.commands(), ["sysctl net.inet.carp.demotion=-240"]);
     // A leave is always persisted (before the write), like on the userspace engine.
-    assert_eq!(c.persist_maintenance, Some(false));
+    assert_eq!(c.persist, Some(Persist::Maintenance(false)));
     assert_eq!(after.sysctl.demotion, 290);
     assert_eq!(c.answer["demotion"], 290);
     assert_eq!(c.answer["maintenance"], false);
@@ -207,7 +217,7 @@ fn config_xml_maintenance_counts_once_and_cannot_be_left_from_the_cli() {
     // Entering on top of config.xml's maintenance adds nothing: it is the same 240.
     let c = ops::maintenance(&ctx, true, true).unwrap();
     assert!(c.plan.is_empty());
-    assert_eq!(c.persist_maintenance, Some(true));
+    assert_eq!(c.persist, Some(Persist::Maintenance(true)));
     let r = report_with_operator(&m, &k, &op);
     assert!(r.carp.maintenance);
     assert_eq!(
@@ -225,33 +235,27 @@ fn named_demotions_are_deltas() {
 
     let (op, k, c) = step(&m, &op, &k, demote("service:openvpn", 20));
     assert_eq!(c.plan.commands(), ["sysctl net.inet.carp.demotion=20"]);
-    assert_eq!(c.answer, serde_json::json!({"demotion": 550}));
+    assert_eq!(
+        c.answer,
+        serde_json::json!({"demotion": 550, "persistent": false})
+    );
+    assert_eq!(c.persist, None, "kept in memory only");
     let (op, k, c) = step(&m, &op, &k, demote("service:openvpn", -30));
     assert_eq!(c.plan.actions, [Action::Demotion { delta: -30 }]);
-    let (op, k, c) = step(
-        &m,
-        &op,
-        &k,
-        Request::Demote {
-            name: "service:openvpn".into(),
-            delta: 0,
-            clear: true,
-        },
-    );
+    let (op, k, c) = step(&m, &op, &k, clear("service:openvpn"));
     assert_eq!(c.plan.actions, [Action::Demotion { delta: -40 }]);
+    // A clear is always persisted, so a restart cannot bring the contribution back.
+    assert_eq!(
+        c.persist,
+        Some(Persist::Demotion {
+            name: "service:openvpn".into(),
+            value: 0
+        })
+    );
     assert_eq!(k.sysctl.demotion, 480);
     assert_eq!(kernel_part(&m, &op, &k), 240);
     // Clearing a name that is not there writes nothing.
-    let (_, _, c) = step(
-        &m,
-        &op,
-        &k,
-        Request::Demote {
-            name: "service:gone".into(),
-            delta: 0,
-            clear: true,
-        },
-    );
+    let (_, _, c) = step(&m, &op, &k, clear("service:gone"));
     assert!(c.plan.is_empty());
 
     let ctx = Context {
@@ -260,13 +264,23 @@ fn named_demotions_are_deltas() {
         kernel: &k,
     };
     assert!(matches!(
-        ops::demote(&ctx, "maintenance", 1, false),
+        ops::demote(&ctx, "maintenance", 1, false, false),
         Err(OpsError::Operator(OperatorError::ReservedName))
     ));
     assert!(matches!(
-        ops::demote(&ctx, "bad name", 1, false),
+        ops::demote(&ctx, "bad name", 1, false, false),
         Err(OpsError::Operator(OperatorError::BadName(_)))
     ));
+    // `--persistent` keeps the contribution as it now stands.
+    let c = ops::demote(&ctx, "service:dns", 30, false, true).unwrap();
+    assert_eq!(
+        c.persist,
+        Some(Persist::Demotion {
+            name: "service:dns".into(),
+            value: 30
+        })
+    );
+    assert_eq!(c.answer["persistent"], true);
 }
 
 #[test]
@@ -281,16 +295,7 @@ fn a_sequence_with_kernel_demotion_coming_and_going_ends_where_it_started() {
     k.sysctl.demotion += 240 + 240;
     assert_eq!(kernel_part(&m, &op, &k), 480);
     let (op, k2, _) = step(&m, &op, &k, leave());
-    let (op, mut k, _) = step(
-        &m,
-        &op,
-        &k2,
-        Request::Demote {
-            name: "service:ipsec".into(),
-            delta: 0,
-            clear: true,
-        },
-    );
+    let (op, mut k, _) = step(&m, &op, &k2, clear("service:ipsec"));
     assert_eq!(k.sysctl.demotion, 480, "the kernel's own part survives");
     k.sysctl.demotion -= 480; // interface up, bulk done
     assert_eq!(k.sysctl.demotion, 0);
@@ -490,9 +495,7 @@ fn persistent_maintenance_across_restart_and_reboot() {
         kernel: &ctx_kernel,
     };
     let c = ops::maintenance(&ctx, true, true).unwrap();
-    let mut on_disk = OperatorState::load(&d.state_file()).unwrap();
-    on_disk.maintenance = c.persist_maintenance.unwrap();
-    on_disk.save(&d.state_file()).unwrap();
+    c.persist.unwrap().write(&d.state_file()).unwrap();
     let (before, after) = demotion_record::staged(0, 240);
     assert_eq!((before, after), (240, 240));
     DemotionRecord::new(before, 500.0)
@@ -537,7 +540,7 @@ fn a_restart_drops_non_persistent_maintenance_but_not_the_kernels_own() {
     let m = model();
     let (_, k) = d.start(&m, &fixture("ops-reboot"), 10.0);
     let (_, mut k, c) = step(&m, &OperatorState::default(), &k, enter(false));
-    assert_eq!(c.persist_maintenance, None);
+    assert_eq!(c.persist, None);
     DemotionRecord::new(240, 20.0).save(&d.run_dir()).unwrap();
     k.sysctl.demotion += 240; // an interface went down meanwhile
     let (p, k) = d.start(&m, &k, 30.0);

@@ -115,6 +115,10 @@ fn persistent_maintenance_survives_restart_and_reboot() {
     elected(&a, &b, 1);
     ok_json(&a.ctl(&["maintenance", "enter", "--persistent", "--json"]));
     b.wait_state(1, "MASTER", Duration::from_secs(3));
+    // Named demotions: only the one asked to be kept survives.
+    let kept = ok_json(&a.ctl(&["demote", "service:kept", "+10", "--persistent", "--json"]));
+    assert_eq!(kept["persistent"], true);
+    ok_json(&a.ctl(&["demote", "service:live", "+5", "--json"]));
 
     // Restart: A comes back demoted and never takes the VIP back.
     a.stop();
@@ -126,7 +130,13 @@ fn persistent_maintenance_survives_restart_and_reboot() {
         "BACKUP",
         "persistent maintenance lost across a restart"
     );
-    assert_eq!(a.report().unwrap()["carp"]["maintenance"], true);
+    let carp = &a.report().unwrap()["carp"];
+    assert_eq!(carp["maintenance"], true);
+    assert_eq!(
+        carp["demotions"],
+        serde_json::json!({"maintenance": 240, "service:kept": 10}),
+        "only --persistent demotions survive a restart"
+    );
 
     // Simulated reboot: SIGKILL (no clean exit), run dir wiped as tmpfs would be, then start.
     a.signal(nix::sys::signal::Signal::SIGKILL);
@@ -142,11 +152,13 @@ fn persistent_maintenance_survives_restart_and_reboot() {
     );
 
     ok_json(&a.ctl(&["maintenance", "leave", "--json"]));
+    ok_json(&a.ctl(&["demote", "service:kept", "clear", "--json"]));
     a.wait_state(1, "MASTER", Duration::from_secs(3));
-    // Leave is persistent too: a restart now comes back undemoted.
+    // Leave and clear are persistent too: a restart now comes back undemoted.
     a.stop();
     a.start(&lab);
     assert!(wait_until(Duration::from_secs(6), || a.state(1) == "MASTER"));
+    assert_eq!(a.report().unwrap()["carp"]["demotion"], 0);
 }
 
 #[test]

@@ -1108,6 +1108,7 @@ fn rc_script_extra_commands_call_carpd() {
 }
 
 /// `key=value` lines of one `[section]` of a systemd unit, in order.
+#[cfg(target_os = "linux")]
 fn unit_section(unit: &str, section: &str) -> Vec<(String, String)> {
     let mut inside = false;
     let mut out = Vec::new();

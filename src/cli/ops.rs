@@ -30,6 +30,9 @@ pub struct DemoteArgs {
     /// `+N`, `-N` (added to the contribution) or `clear`
     #[arg(allow_hyphen_values = true)]
     pub change: String,
+    /// Keep the contribution across a restart and a reboot (a clear is always kept)
+    #[arg(long)]
+    pub persistent: bool,
     /// Answer as JSON
     #[arg(long)]
     pub json: bool,
@@ -73,11 +76,13 @@ pub fn demote(g: &super::Global, a: DemoteArgs) -> anyhow::Result<u8> {
             name: a.name,
             delta: 0,
             clear: true,
+            persistent: a.persistent,
         },
         Ok(Change::Delta(delta)) => Request::Demote {
             name: a.name,
             delta,
             clear: false,
+            persistent: a.persistent,
         },
         Err(reason) => anyhow::bail!("{reason}"),
     };

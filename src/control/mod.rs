@@ -30,6 +30,8 @@ pub enum Request {
         delta: i32,
         #[serde(default)]
         clear: bool,
+        #[serde(default)]
+        persistent: bool,
     },
     /// Forced transition of one VHID (`vhid` + optional `device`) or all (`vhid` absent).
     State {
@@ -183,7 +185,17 @@ mod tests {
             Ok(Request::Demote {
                 name: "service:openvpn".into(),
                 delta: 50,
-                clear: false
+                clear: false,
+                persistent: false
+            })
+        );
+        assert_eq!(
+            parse_request(r#"{"cmd":"demote","name":"x","clear":true,"persistent":true}"#),
+            Ok(Request::Demote {
+                name: "x".into(),
+                delta: 0,
+                clear: true,
+                persistent: true
             })
         );
         assert_eq!(

@@ -13,7 +13,7 @@ use crate::config::{self, CarpGroup, Model};
 use crate::control::{self, ForcedState, Request, server::Call};
 use crate::hooks::{HookEvent, HookRunner};
 use crate::logging::{Log, RateLimit};
-use crate::operator::OperatorState;
+use crate::operator::{OperatorState, Persist};
 use crate::platform::linux::addresses::AddressControl;
 use crate::platform::linux::announce::Announcer;
 use crate::platform::linux::carp_socket::{CarpSocket, Received};
@@ -725,21 +725,32 @@ impl Daemon {
             Request::Maintenance { enter, persistent } => {
                 self.maintenance_request(enter, persistent, now)
             }
-            Request::Demote { name, delta, clear } => {
+            Request::Demote {
+                name,
+                delta,
+                clear,
+                persistent,
+            } => {
                 let mut next = self.operator.clone();
                 let result = if clear {
                     next.clear(&name).map(|_| ())
                 } else {
                     next.demote(&name, delta).map(|_| ())
                 };
-                match result {
-                    Ok(()) => {
-                        self.operator = next;
-                        self.apply_demotion(now);
-                        control::ok(serde_json::json!({ "demotion": self.demotion() }))
-                    }
-                    Err(err) => control::failed(err.to_string()),
+                if let Err(err) = result {
+                    return control::failed(err.to_string());
                 }
+                if let Some(p) = Persist::for_demotion(&next, &name, clear, persistent)
+                    && let Err(err) = p.write(&self.opts.paths.persistent_state())
+                {
+                    return control::failed(format!("cannot persist demotion {name}: {err}"));
+                }
+                self.operator = next;
+                self.apply_demotion(now);
+                control::ok(serde_json::json!({
+                    "demotion": self.demotion(),
+                    "persistent": persistent || clear,
+                }))
             }
             Request::State {
                 target,
@@ -798,15 +809,10 @@ impl Daemon {
         } else {
             next.leave_maintenance();
         }
-        // Persist before demoting (enter) and before undemoting (leave): a crash in between
-        // then errs on the side of what the operator asked for.
-        if persistent || !enter {
-            let mut on_disk =
-                OperatorState::load(&self.opts.paths.persistent_state()).unwrap_or_default();
-            on_disk.maintenance = next.maintenance;
-            if let Err(err) = on_disk.save(&self.opts.paths.persistent_state()) {
-                return control::failed(format!("cannot persist maintenance mode: {err}"));
-            }
+        if let Some(p) = Persist::for_maintenance(enter, persistent)
+            && let Err(err) = p.write(&self.opts.paths.persistent_state())
+        {
+            return control::failed(format!("cannot persist maintenance mode: {err}"));
         }
         self.operator = next;
         self.apply_demotion(now);

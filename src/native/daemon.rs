@@ -402,20 +402,14 @@ impl Daemon {
         }
     }
 
-    /// Persist (maintenance) first, then the kernel writes in order. On a failure the
-    /// persisted state is put back and the answer lists what was written before it.
+    /// Persist first, then the kernel writes in order. On a failure the persisted state is
+    /// put back and the answer lists what was written before it.
     fn carry_out(&self, change: &Change) -> Result<Vec<String>, String> {
         let path = self.opts.paths.persistent_state();
-        let mut restore: Option<OperatorState> = None;
-        if let Some(m) = change.persist_maintenance {
-            let mut on_disk = OperatorState::load(&path)
-                .map_err(|e| format!("cannot persist maintenance mode: {e}"))?;
-            restore = Some(on_disk.clone());
-            on_disk.maintenance = m;
-            on_disk
-                .save(&path)
-                .map_err(|e| format!("cannot persist maintenance mode: {e}"))?;
-        }
+        let restore = match &change.persist {
+            Some(p) => Some(p.write(&path).map_err(|e| format!("cannot persist: {e}"))?),
+            None => None,
+        };
         let mut carpd_part = ops::carpd_demotion(&self.operator, &self.model);
         let mut done = Vec::new();
         for a in &change.plan.actions {

@@ -35,7 +35,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::kernel::KernelState;
 use crate::config::Model;
 use crate::control::{ForcedState, Request};
-use crate::operator::{MAINTENANCE_DEMOTION, OperatorError, OperatorState};
+use crate::operator::{MAINTENANCE_DEMOTION, OperatorError, OperatorState, Persist};
 use crate::proto::State;
 
 /// One kernel write.
@@ -186,9 +186,9 @@ pub struct Change {
     pub plan: OpsPlan,
     /// The operator state in effect after the plan ran.
     pub operator: OperatorState,
-    /// `Some(m)`: write maintenance = `m` into the persistent state file *before* the plan
-    /// runs (as the userspace engine does for `--persistent` and for every leave).
-    pub persist_maintenance: Option<bool>,
+    /// Written into the persistent state file *before* the plan runs, as the userspace
+    /// engine does.
+    pub persist: Option<Persist>,
     /// The answer's fields (the daemon adds `status` and the executed commands).
     pub answer: serde_json::Value,
 }
@@ -220,7 +220,12 @@ pub fn plan_request(ctx: &Context<'_>, req: &Request) -> Result<Option<Change>, 
     Ok(Some(match req {
         Request::Status | Request::Reload | Request::HooksReplay => return Ok(None),
         Request::Maintenance { enter, persistent } => maintenance(ctx, *enter, *persistent)?,
-        Request::Demote { name, delta, clear } => demote(ctx, name, *delta, *clear)?,
+        Request::Demote {
+            name,
+            delta,
+            clear,
+            persistent,
+        } => demote(ctx, name, *delta, *clear, *persistent)?,
         Request::State {
             target,
             vhid,
@@ -261,13 +266,19 @@ pub fn maintenance(ctx: &Context<'_>, enter: bool, persistent: bool) -> Result<C
     Ok(Change {
         plan,
         operator: next,
-        persist_maintenance: (persistent || !enter).then_some(enter),
+        persist: Persist::for_maintenance(enter, persistent),
         answer,
     })
 }
 
-/// `carpd demote NAME +N|-N|clear`: the change of that one contribution.
-pub fn demote(ctx: &Context<'_>, name: &str, delta: i32, clear: bool) -> Result<Change, OpsError> {
+/// `carpd demote NAME +N|-N|clear [--persistent]`: the change of that one contribution.
+pub fn demote(
+    ctx: &Context<'_>,
+    name: &str,
+    delta: i32,
+    clear: bool,
+    persistent: bool,
+) -> Result<Change, OpsError> {
     let mut next = ctx.operator.clone();
     if clear {
         next.clear(name)?;
@@ -277,9 +288,9 @@ pub fn demote(ctx: &Context<'_>, name: &str, delta: i32, clear: bool) -> Result<
     let (plan, total) = ctx.demotion_change(&next)?;
     Ok(Change {
         plan,
+        persist: Persist::for_demotion(&next, name, clear, persistent),
         operator: next,
-        persist_maintenance: None,
-        answer: serde_json::json!({ "demotion": total }),
+        answer: serde_json::json!({ "demotion": total, "persistent": persistent || clear }),
     })
 }
 
@@ -305,7 +316,7 @@ pub fn allow(ctx: &Context<'_>, allow: bool) -> Change {
     Change {
         plan,
         operator: ctx.operator.clone(),
-        persist_maintenance: None,
+        persist: None,
         answer: serde_json::json!({ "allow": allow }),
     }
 }
@@ -364,7 +375,7 @@ pub fn force_state(
     Ok(Change {
         plan,
         operator: ctx.operator.clone(),
-        persist_maintenance: None,
+        persist: None,
         answer: serde_json::json!({ "vhids": touched }),
     })
 }

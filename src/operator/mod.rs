@@ -10,6 +10,10 @@
 //! File: `Paths::persistent_state()`, JSON `{"version":1,"maintenance":bool,"demotions":{…}}`.
 //! A missing file is the empty state; a file carpd cannot read is an error, never a silent
 //! reset (that would silently leave maintenance on a box an operator took out of service).
+//!
+//! Only what the operator asked to keep is written (`--persistent`), plus every leave and
+//! clear, so that a restart never brings back a demotion the operator removed. Everything
+//! else lives in the daemon's memory and ends when it stops; the next start applies the file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -233,6 +237,56 @@ impl OperatorState {
     }
 }
 
+/// One change a request makes to the persistent state file, written *before* the request
+/// takes effect so that a crash in between errs on the side of what the operator asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Persist {
+    Maintenance(bool),
+    /// A named contribution's value as it now stands (0: removed).
+    Demotion {
+        name: String,
+        value: i32,
+    },
+}
+
+impl Persist {
+    /// Load the file, apply this one change, write it back. Returns the state as it was on
+    /// disk, so a request that then fails can put it back.
+    pub fn write(&self, path: &Path) -> Result<OperatorState, OperatorError> {
+        let before = OperatorState::load(path)?;
+        let mut after = before.clone();
+        match self {
+            Persist::Maintenance(on) => after.maintenance = *on,
+            Persist::Demotion { name, value: 0 } => {
+                after.demotions.remove(name);
+            }
+            Persist::Demotion { name, value } => {
+                after.demotions.insert(name.clone(), *value);
+            }
+        }
+        after.save(path)?;
+        Ok(before)
+    }
+
+    /// What a request persists: maintenance on `--persistent` and on every leave; a named
+    /// contribution on `--persistent` and on every clear. `next` is the state after it.
+    pub fn for_maintenance(enter: bool, persistent: bool) -> Option<Persist> {
+        (persistent || !enter).then_some(Persist::Maintenance(enter))
+    }
+
+    pub fn for_demotion(
+        next: &OperatorState,
+        name: &str,
+        clear: bool,
+        persistent: bool,
+    ) -> Option<Persist> {
+        (persistent || clear).then(|| Persist::Demotion {
+            name: name.to_string(),
+            value: next.demotions.get(name).copied().unwrap_or(0),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +326,59 @@ mod tests {
         assert_eq!(s.clear("service:openvpn").unwrap(), Some(50));
         assert_eq!(s.clear("service:openvpn").unwrap(), None);
         assert_eq!(s, OperatorState::default());
+    }
+
+    #[test]
+    fn persist_writes_only_its_own_part() {
+        let dir = std::env::temp_dir().join(format!("carpd-persist-{}", std::process::id()));
+        let path = dir.join("state.json");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut live = OperatorState::default();
+        live.demote("service:a", 10).unwrap();
+        live.demote("service:b", 5).unwrap();
+        // Only `a` asked to be kept; `b` is in memory only.
+        Persist::for_demotion(&live, "service:a", false, true)
+            .unwrap()
+            .write(&path)
+            .unwrap();
+        assert_eq!(
+            Persist::for_demotion(&live, "service:b", false, false),
+            None
+        );
+        Persist::for_maintenance(true, true)
+            .unwrap()
+            .write(&path)
+            .unwrap();
+        let on_disk = OperatorState::load(&path).unwrap();
+        assert!(on_disk.maintenance);
+        assert_eq!(
+            on_disk.demotions,
+            BTreeMap::from([("service:a".into(), 10)])
+        );
+        // Clear and leave are always written, and touch nothing else.
+        live.clear("service:a").unwrap();
+        let before = Persist::for_demotion(&live, "service:a", true, false)
+            .unwrap()
+            .write(&path)
+            .unwrap();
+        assert_eq!(before, on_disk);
+        assert_eq!(Persist::for_maintenance(true, false), None);
+        Persist::for_maintenance(false, false)
+            .unwrap()
+            .write(&path)
+            .unwrap();
+        assert_eq!(
+            OperatorState::load(&path).unwrap(),
+            OperatorState::default()
+        );
+        // A corrupt file is an error, not overwritten.
+        std::fs::write(&path, "{").unwrap();
+        assert!(matches!(
+            Persist::Maintenance(true).write(&path),
+            Err(OperatorError::Corrupt { .. })
+        ));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
