@@ -237,6 +237,15 @@ fn hooks_get_opnsense_arguments_in_order() {
         false,
     );
     elected(&a, &b, 7);
+    // The start-up log names the hooks that will run.
+    assert!(
+        a.log().contains(&format!(
+            "hooks: 1 in {}: 10-record",
+            a.dir.join("hooks").display()
+        )),
+        "{}",
+        a.log()
+    );
     a.stop();
     b.wait_state(7, "MASTER", Duration::from_secs(5));
     let ifa = &lab.node(0).ifname;

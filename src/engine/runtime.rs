@@ -130,6 +130,9 @@ impl Daemon {
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))
             .map_err(EngineError::io(format!("writing {}", pidfile.display())))?;
         let hooks = if opts.hooks {
+            for line in crate::hooks::describe(&opts.paths.hooks_dir) {
+                log.info(&line);
+            }
             let hook_log = log.clone();
             HookRunner::new_with_log(
                 opts.paths.hooks_dir.clone(),

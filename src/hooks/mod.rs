@@ -290,11 +290,11 @@ async fn worker(shared: Arc<Shared>, key: Key, mut rx: mpsc::UnboundedReceiver<H
 
 async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
     let dir = shared.dir.clone();
-    let listed = tokio::task::spawn_blocking(move || list_hooks(&dir))
+    let listed = tokio::task::spawn_blocking(move || scan(&dir))
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e)));
     let hooks = match listed {
-        Ok(h) => {
+        Ok(Scan { hooks: h, .. }) => {
             if shared.dir_missing.swap(false, Ordering::SeqCst) {
                 (shared.log)(&format!(
                     "hooks: directory {} is present again",
@@ -360,10 +360,19 @@ pub fn is_hook_name(name: &std::ffi::OsStr) -> bool {
         .any(|s| bytes.ends_with(s.as_bytes()))
 }
 
-/// The hooks to run, in byte order of their names. Blocking (a directory listing); the runner
-/// calls it on tokio's blocking pool.
-pub fn list_hooks(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+/// What a hooks directory holds: the hooks to run, in byte order of their names, and the
+/// files that look meant as hooks but will not run, with why.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    pub hooks: Vec<(String, PathBuf)>,
+    pub skipped: Vec<(String, &'static str)>,
+}
+
+/// Read the hooks directory. Blocking (a directory listing); the runner calls it on tokio's
+/// blocking pool.
+pub fn scan(dir: &Path) -> std::io::Result<Scan> {
     let mut found: Vec<(OsString, PathBuf)> = Vec::new();
+    let mut skipped = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -372,18 +381,54 @@ pub fn list_hooks(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
         }
         let path = entry.path();
         // Follows symlinks: a link to an executable is a hook; a dangling link is not.
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
+        let why = match std::fs::metadata(&path) {
+            Err(_) => "a symlink to nothing",
+            Ok(meta) if !meta.is_file() => continue,
+            Ok(meta) if meta.permissions().mode() & 0o111 == 0 => {
+                "not executable (chmod +x to run it)"
+            }
+            Ok(_) => {
+                found.push((name, path));
+                continue;
+            }
         };
-        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
-            found.push((name, path));
-        }
+        skipped.push((name.to_string_lossy().into_owned(), why));
     }
     found.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    Ok(found
-        .into_iter()
-        .map(|(n, p)| (n.to_string_lossy().into_owned(), p))
-        .collect())
+    skipped.sort();
+    Ok(Scan {
+        hooks: found
+            .into_iter()
+            .map(|(n, p)| (n.to_string_lossy().into_owned(), p))
+            .collect(),
+        skipped,
+    })
+}
+
+/// The start-up log lines about the hooks directory: which hooks will run, and each file
+/// that will not (a hook that silently never runs is what users hit).
+pub fn describe(dir: &Path) -> Vec<String> {
+    let d = dir.display();
+    match scan(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            vec![format!("hooks: {d} does not exist; no hooks will run")]
+        }
+        Err(e) => vec![format!("hooks: cannot read {d}: {e}")],
+        Ok(scan) => {
+            let names: Vec<&str> = scan.hooks.iter().map(|(n, _)| n.as_str()).collect();
+            let mut lines = vec![if names.is_empty() {
+                format!("hooks: none in {d}")
+            } else {
+                format!("hooks: {} in {d}: {}", names.len(), names.join(", "))
+            }];
+            lines.extend(
+                scan.skipped
+                    .iter()
+                    .map(|(name, why)| format!("hooks: {d}/{name} will not run: {why}")),
+            );
+            lines
+        }
+    }
 }
 
 fn unix_now() -> f64 {
@@ -540,6 +585,50 @@ fn kill_group(pid: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_names_what_runs_and_what_will_not() {
+        let dir = std::env::temp_dir().join(format!("carpd-scan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("subdir")).unwrap();
+        let file = |name: &str, mode: u32| {
+            let p = dir.join(name);
+            std::fs::write(&p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        file("20-b", 0o755);
+        file("10-a", 0o700);
+        file("30-plain", 0o644);
+        file("40-c~", 0o755);
+        std::os::unix::fs::symlink(dir.join("missing"), dir.join("50-dangling")).unwrap();
+        let s = scan(&dir).unwrap();
+        let names: Vec<&str> = s.hooks.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["10-a", "20-b"]);
+        assert_eq!(
+            s.skipped,
+            [
+                (
+                    "30-plain".to_string(),
+                    "not executable (chmod +x to run it)"
+                ),
+                ("50-dangling".to_string(), "a symlink to nothing"),
+            ]
+        );
+        let d = dir.display();
+        assert_eq!(
+            describe(&dir),
+            [
+                format!("hooks: 2 in {d}: 10-a, 20-b"),
+                format!("hooks: {d}/30-plain will not run: not executable (chmod +x to run it)"),
+                format!("hooks: {d}/50-dangling will not run: a symlink to nothing"),
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            describe(&dir),
+            [format!("hooks: {d} does not exist; no hooks will run")]
+        );
+    }
 
     #[test]
     fn hook_names() {

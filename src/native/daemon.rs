@@ -62,6 +62,9 @@ impl Daemon {
         let hooks = if opts.no_hooks {
             HookRunner::disabled()
         } else {
+            for line in crate::hooks::describe(&opts.paths.hooks_dir) {
+                log(&line);
+            }
             HookRunner::new(opts.paths.hooks_dir.clone(), opts.hook_timeout)
         };
         let (call_tx, calls) = mpsc::channel(64);
