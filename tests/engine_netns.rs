@@ -163,6 +163,14 @@ fn wrong_password_cannot_take_over_and_is_counted() {
         "an unauthenticated advert moved the master"
     );
     assert!(b.drops(1, "badauth") > 0);
+    // The status table says what the counter means.
+    let (code, table, err) = a.ctl(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains(&format!("hint: VHID 1@{}: ", lab.node(0).ifname))
+            && table.contains("failed authentication"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -208,6 +208,8 @@ allow 1  maintenance on  preempt on  engine userspace
 dropped before matching a VHID: badvhid 3
 hook 20-openvpn failed for 1@vtnet0 MASTER (exit 1) 3m10s ago
 hint: demoted by 240 but still MASTER of 1@vtnet0: no better peer seen, so the demotion will not move the VIP; a VIP moves only to a backup with preempt on and a lower advskew + demotion
+hint: mixed roles: MASTER of 1@vtnet0, BACKUP of 2@vtnet1; if every VIP should follow one node, give all VHIDs the same advskew on each node and check the LAST TRANSITION reasons
+hint: VHID 1@vtnet0: 2 advert(s) failed authentication: another node uses this VHID with a different password or address set (a peer misconfigured, or another cluster on this segment)
 hint: VHID 3@vtnet2 is configured but not running (no engine runs it)
 ";
     assert_eq!(got, expected, "\n{got}");
@@ -233,6 +235,13 @@ fn table_breakdown_and_hints() {
     assert!(t.contains("hint: CARP is disabled on this node"), "{t}");
     assert!(t.contains("hint: demoted without maintenance mode"), "{t}");
     assert!(t.contains("hint: preempt is off"), "{t}");
+
+    // One role on every live VHID, no authentication failures: neither hint.
+    r.vhids[1].state = "MASTER".into();
+    r.vhids[0].drops.clear();
+    let t = table(&r, NOW);
+    assert!(!t.contains("mixed roles"), "{t}");
+    assert!(!t.contains("failed authentication"), "{t}");
 
     let empty = table(&StatusReport::default(), NOW);
     assert!(empty.starts_with("no CARP VHIDs configured\n"), "{empty}");

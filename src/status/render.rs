@@ -209,18 +209,21 @@ fn demotion_line(report: &StatusReport) -> String {
 fn hints(report: &StatusReport) -> Vec<String> {
     let g = &report.carp;
     let mut hints = Vec::new();
+    let names = |state: &str| -> Vec<String> {
+        report
+            .vhids
+            .iter()
+            .filter(|v| v.state == state)
+            .map(|v| format!("{}@{}", v.vhid, v.device))
+            .collect()
+    };
+    let (masters, backups) = (names("MASTER"), names("BACKUP"));
     if !g.allow {
         hints.push(
             "CARP is disabled on this node (allow 0): it sends nothing and will not become MASTER; `carpd enable` turns it back on".to_string(),
         );
     }
     if g.demotion > 0 {
-        let masters: Vec<String> = report
-            .vhids
-            .iter()
-            .filter(|v| v.state == "MASTER")
-            .map(|v| format!("{}@{}", v.vhid, v.device))
-            .collect();
         if !masters.is_empty() {
             // carp(4) does not report peers, so on the native engine carpd cannot say whether one is there.
             let why = if report.engine == "native" {
@@ -244,6 +247,23 @@ fn hints(report: &StatusReport) -> Vec<String> {
         hints.push(
             "preempt is off: this node takes MASTER only when the current master goes silent, and will not yield to a better peer it hears".to_string(),
         );
+    }
+    // Active/active is a choice, but users who expect every VIP to follow one node are hit by
+    // this after a link flap or an upgrade (user-pain A): say so rather than leave it to a grep.
+    if !masters.is_empty() && !backups.is_empty() {
+        hints.push(format!(
+            "mixed roles: MASTER of {}, BACKUP of {}; if every VIP should follow one node, give all VHIDs the same advskew on each node and check the LAST TRANSITION reasons",
+            masters.join(", "),
+            backups.join(", ")
+        ));
+    }
+    for v in &report.vhids {
+        if let Some(n) = v.drops.get("badauth").filter(|n| **n > 0) {
+            hints.push(format!(
+                "VHID {}@{}: {n} advert(s) failed authentication: another node uses this VHID with a different password or address set (a peer misconfigured, or another cluster on this segment)",
+                v.vhid, v.device
+            ));
+        }
     }
     for v in report.vhids.iter().filter(|v| v.state == "DISABLED") {
         hints.push(format!(
