@@ -406,6 +406,18 @@ fn status_answers_in_opnsense_shape_and_says_when_no_daemon() {
     let (code, table, _) = a.ctl(&["status"]);
     assert_eq!(code, 0);
     assert!(table.contains("MASTER") && table.contains(VIP), "{table}");
+    let (code, metrics, _) = a.ctl(&["status", "--prometheus"]);
+    assert_eq!(code, 0);
+    let master = format!(
+        "carpd_vhid_state{{device=\"{}\",vhid=\"1\",",
+        lab.node(0).ifname
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with(&master) && l.ends_with(",state=\"MASTER\"} 1")),
+        "{metrics}"
+    );
 }
 
 #[test]

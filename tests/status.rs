@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use carpd::status::render::{DEMOTED_MSG, NO_CARP_MSG, opnsense_json, table};
+use carpd::status::render::{DEMOTED_MSG, NO_CARP_MSG, opnsense_json, prometheus, table};
 use carpd::status::{
     AddressStatus, GlobalStatus, HookResult, StatusReport, TransitionInfo, VhidStatus,
 };
@@ -246,4 +246,119 @@ fn table_breakdown_and_hints() {
     let empty = table(&StatusReport::default(), NOW);
     assert!(empty.starts_with("no CARP VHIDs configured\n"), "{empty}");
     assert!(empty.contains("\ndemotion 0\n"), "{empty}");
+}
+
+/// Parse Prometheus text with the reference implementation's parser (Debian's
+/// python3-prometheus-client, installed by scripts/install-deps): one `[name, labels, value]`
+/// per sample.
+fn reference_parse(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
+    use std::io::Write;
+    const SCRIPT: &str = "import json, sys\n\
+from prometheus_client.parser import text_string_to_metric_families as parse\n\
+print(json.dumps([[s.name, s.labels, s.value] for f in parse(sys.stdin.read()) for s in f.samples]))\n";
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/python3: run scripts/install-deps");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the reference parser refused the text (or python3-prometheus-client is missing: run scripts/install-deps): {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn prometheus_text_parses_and_says_what_status_says() {
+    let mut r = report();
+    // Label values are escaped: quote, backslash, newline.
+    r.vhids[0].interface = "WAN \"main\"\\1\n".into();
+    let text = prometheus(&r);
+    assert!(
+        text.contains(
+            "carpd_vhid_state{device=\"vtnet0\",vhid=\"1\",interface=\"WAN \\\"main\\\"\\\\1\\n\",state=\"MASTER\"} 1\n"
+        ),
+        "{text}"
+    );
+    let samples = reference_parse(&text);
+    let find = |name: &str, want: &[(&str, &str)]| -> Vec<f64> {
+        samples
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, v)| *v)
+            .collect()
+    };
+    // One state series per state name, exactly one of them 1, per VHID.
+    for (vhid, state) in [("1", "MASTER"), ("2", "BACKUP"), ("3", "DISABLED")] {
+        let all = find("carpd_vhid_state", &[("vhid", vhid)]);
+        assert_eq!(all.len(), 4, "vhid {vhid}");
+        assert_eq!(all.iter().sum::<f64>(), 1.0, "vhid {vhid}");
+        assert_eq!(
+            find("carpd_vhid_state", &[("vhid", vhid), ("state", state)]),
+            [1.0]
+        );
+    }
+    let wan = samples
+        .iter()
+        .find(|(n, l, _)| n == "carpd_vhid_advskew" && l["vhid"] == "1")
+        .unwrap();
+    assert_eq!(
+        wan.1["interface"], "WAN \"main\"\\1\n",
+        "escaping round-trips"
+    );
+    assert_eq!(find("carpd_demotion", &[]), [240.0]);
+    assert_eq!(
+        find("carpd_demotion_contribution", &[("name", "maintenance")]),
+        [240.0]
+    );
+    assert_eq!(find("carpd_maintenance", &[]), [1.0]);
+    assert_eq!(
+        find(
+            "carpd_vhid_drops_total",
+            &[("vhid", "1"), ("reason", "badauth")]
+        ),
+        [2.0]
+    );
+    assert_eq!(
+        find("carpd_unmatched_drops_total", &[("reason", "badvhid")]),
+        [3.0]
+    );
+    assert_eq!(
+        find("carpd_vhid_adverts_received_total", &[("vhid", "2")]),
+        [3725.0]
+    );
+    assert_eq!(
+        find("carpd_vhid_master_seen_seconds_ago", &[("vhid", "2")]),
+        [0.4]
+    );
+    assert_eq!(
+        find(
+            "carpd_vhid_last_transition_timestamp_seconds",
+            &[("vhid", "1")]
+        ),
+        [NOW - 192.0]
+    );
+    // Absent facts are absent series, not zeros: VHID 3 never changed state.
+    assert!(
+        find(
+            "carpd_vhid_last_transition_timestamp_seconds",
+            &[("vhid", "3")]
+        )
+        .is_empty()
+    );
 }

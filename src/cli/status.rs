@@ -9,6 +9,9 @@ pub struct StatusArgs {
     /// Print OPNsense get_vip_status JSON
     #[arg(long)]
     pub json: bool,
+    /// Print Prometheus text format (for node_exporter's textfile collector)
+    #[arg(long, conflicts_with = "json")]
+    pub prometheus: bool,
     /// Native engine: write the observed kernel state as JSON to this file (`-` = stdout)
     #[arg(long)]
     pub kernel_state_dump: Option<PathBuf>,
@@ -25,7 +28,7 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
         Err(client::ClientError::NoDaemon(_)) if crate::native::engine_available() => {
             let model = crate::config::load(&g.config)?.model;
             let kernel = crate::native::observe()?;
-            print_report(&crate::native::report(&model, &kernel), a.json);
+            print_report(&crate::native::report(&model, &kernel), &a);
             return Ok(0);
         }
         Err(err) => return Ok(super::client::report_error(&err, a.json)),
@@ -35,13 +38,15 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
     }
     let report: StatusReport = serde_json::from_value(answer["report"].take())
         .map_err(|e| anyhow::anyhow!("bad status answer from carpd: {e}"))?;
-    print_report(&report, a.json);
+    print_report(&report, &a);
     Ok(0)
 }
 
-fn print_report(report: &StatusReport, json: bool) {
-    if json {
+fn print_report(report: &StatusReport, a: &StatusArgs) {
+    if a.json {
         println!("{}", render::opnsense_json(report));
+    } else if a.prometheus {
+        print!("{}", render::prometheus(report));
     } else {
         print!("{}", render::table(report, crate::engine::unix_now()));
     }

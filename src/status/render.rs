@@ -1,4 +1,5 @@
-//! Renderers of a [`StatusReport`]: the human table and OPNsense's `get_vip_status` JSON.
+//! Renderers of a [`StatusReport`]: the human table, OPNsense's `get_vip_status` JSON, and
+//! Prometheus' text format (for node_exporter's textfile collector).
 
 use serde_json::{Map, Value, json};
 
@@ -402,4 +403,165 @@ fn opnsense_row(v: &VhidStatus, a: &AddressStatus, interface: Value) -> Value {
         }),
     );
     Value::Object(row)
+}
+
+/// Prometheus text exposition (version 0.0.4) of the report, for node_exporter's textfile
+/// collector: `carpd status --prometheus > /var/lib/node_exporter/carpd.prom.$$ && mv …`.
+/// The state is one series per state name (1 for the current one), so alerts read
+/// `carpd_vhid_state{state="MASTER"} == 1` without decoding numbers.
+pub fn prometheus(report: &StatusReport) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (labels, value) in samples {
+            out.push_str(&format!("{name}{labels} {value}\n"));
+        }
+    };
+    let g = &report.carp;
+    let flag = |b: bool| u8::from(b).to_string();
+    family(
+        "carpd_info",
+        "gauge",
+        "Which engine answered (userspace or native).",
+        vec![(labels(&[("engine", &report.engine)]), "1".into())],
+    );
+    family(
+        "carpd_allow",
+        "gauge",
+        "1 while CARP is allowed (net.inet.carp.allow; 0 after carpd disable).",
+        vec![(String::new(), flag(g.allow))],
+    );
+    family(
+        "carpd_maintenance",
+        "gauge",
+        "1 in maintenance mode.",
+        vec![(String::new(), flag(g.maintenance))],
+    );
+    family(
+        "carpd_preempt",
+        "gauge",
+        "1 when preempt is on.",
+        vec![(String::new(), flag(g.preempt))],
+    );
+    family(
+        "carpd_demotion",
+        "gauge",
+        "Total demotion added to every VHID's advskew.",
+        vec![(String::new(), g.demotion.to_string())],
+    );
+    family(
+        "carpd_demotion_contribution",
+        "gauge",
+        "Demotion by source (maintenance, named demotions, interface down, kernel).",
+        g.demotions
+            .iter()
+            .map(|(name, v)| (labels(&[("name", name)]), v.to_string()))
+            .collect(),
+    );
+    family(
+        "carpd_unmatched_drops_total",
+        "counter",
+        "Packets dropped before they matched a configured VHID, by reason.",
+        g.drops
+            .iter()
+            .map(|(reason, n)| (labels(&[("reason", reason)]), n.to_string()))
+            .collect(),
+    );
+
+    let vhid_labels = |v: &VhidStatus, extra: &[(&str, &str)]| {
+        let vhid = v.vhid.to_string();
+        let mut all = vec![
+            ("device", v.device.as_str()),
+            ("vhid", vhid.as_str()),
+            ("interface", v.interface.as_str()),
+        ];
+        all.extend_from_slice(extra);
+        labels(&all)
+    };
+    let per_vhid = |value: &dyn Fn(&VhidStatus) -> Option<String>| -> Vec<(String, String)> {
+        report
+            .vhids
+            .iter()
+            .filter_map(|v| Some((vhid_labels(v, &[]), value(v)?)))
+            .collect()
+    };
+    family(
+        "carpd_vhid_state",
+        "gauge",
+        "1 for the VHID's current state (INIT, BACKUP, MASTER, or DISABLED: configured, not running).",
+        report
+            .vhids
+            .iter()
+            .flat_map(|v| {
+                ["INIT", "BACKUP", "MASTER", "DISABLED"]
+                    .map(|s| (vhid_labels(v, &[("state", s)]), flag(v.state == s)))
+            })
+            .collect(),
+    );
+    family(
+        "carpd_vhid_advbase_seconds",
+        "gauge",
+        "Configured advertisement base interval.",
+        per_vhid(&|v| Some(v.advbase.to_string())),
+    );
+    family(
+        "carpd_vhid_advskew",
+        "gauge",
+        "Configured advertisement skew (before demotion).",
+        per_vhid(&|v| Some(v.advskew.to_string())),
+    );
+    family(
+        "carpd_vhid_adverts_sent_total",
+        "counter",
+        "Adverts sent.",
+        per_vhid(&|v| Some(v.adverts_sent.to_string())),
+    );
+    family(
+        "carpd_vhid_adverts_received_total",
+        "counter",
+        "Adverts accepted from the current or a competing master.",
+        per_vhid(&|v| Some(v.adverts_received.to_string())),
+    );
+    family(
+        "carpd_vhid_drops_total",
+        "counter",
+        "Adverts for this VHID dropped, by reason (badauth, badttl, replay, ...).",
+        report
+            .vhids
+            .iter()
+            .flat_map(|v| {
+                v.drops
+                    .iter()
+                    .map(|(reason, n)| (vhid_labels(v, &[("reason", reason)]), n.to_string()))
+            })
+            .collect(),
+    );
+    family(
+        "carpd_vhid_master_seen_seconds_ago",
+        "gauge",
+        "Seconds since the master's last advert was heard (BACKUP).",
+        per_vhid(&|v| v.master_seen_ago.map(|s| format!("{s:.3}"))),
+    );
+    family(
+        "carpd_vhid_last_transition_timestamp_seconds",
+        "gauge",
+        "Unix time of the VHID's last state change.",
+        per_vhid(&|v| v.last_transition.as_ref().map(|t| format!("{:.3}", t.at))),
+    );
+    out
+}
+
+/// `{a="x",b="y"}` with the text format's escaping (backslash, quote, newline).
+fn labels(pairs: &[(&str, &str)]) -> String {
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| {
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("{k}=\"{v}\"")
+        })
+        .collect();
+    format!("{{{}}}", body.join(","))
 }
