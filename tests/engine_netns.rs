@@ -364,6 +364,9 @@ fn reload_touches_only_the_changed_vhid() {
         "a MASTER adds an address added by reload"
     );
     assert_eq!(a.vhid(1).unwrap()["last_transition"], before_1);
+    // INIT -> BACKUP -> MASTER, and the reload added none.
+    assert_eq!(a.vhid(1).unwrap()["transitions"], 2);
+    assert_eq!(a.vhid(2).unwrap()["transitions"], 2);
     assert_eq!(a.state(2), "MASTER");
     assert_eq!(a.vhid(2).unwrap()["advskew"], 20);
     std::thread::sleep(Duration::from_millis(300));

@@ -43,6 +43,7 @@ fn report() -> StatusReport {
                     reason: "master timed out".into(),
                     at: NOW - 192.0,
                 }),
+                transitions: Some(4),
                 adverts_sent: 190,
                 adverts_received: 3,
                 drops: BTreeMap::from([("badauth".to_string(), 2)]),
@@ -73,6 +74,7 @@ fn report() -> StatusReport {
                     reason: "".into(),
                     at: NOW - 3725.0,
                 }),
+                transitions: Some(1),
                 adverts_sent: 0,
                 adverts_received: 3725,
                 drops: BTreeMap::new(),
@@ -112,6 +114,7 @@ fn opnsense_json_shape() {
              "status":"MASTER","mode":"carp","status_txt":"MASTER","vhid_txt":"1 (freq. 1/0)",
              "carpd": {"device":"vtnet0","prefix":24,
                  "last_transition":{"from":"BACKUP","to":"MASTER","reason":"master timed out","at":NOW-192.0},
+                 "transitions":4,
                  "master_source":null,"master_seen_ago":null,"adverts_sent":190,"adverts_received":3,
                  "drops":{"badauth":2},
                  "hooks":[{"hook":"20-openvpn","state":"MASTER","exit_code":1,"timed_out":false,"duration_ms":35,"at":NOW-190.0}],
@@ -361,4 +364,9 @@ fn prometheus_text_parses_and_says_what_status_says() {
         )
         .is_empty()
     );
+    assert_eq!(
+        find("carpd_vhid_transitions_total", &[("vhid", "1")]),
+        [4.0]
+    );
+    assert!(find("carpd_vhid_transitions_total", &[("vhid", "3")]).is_empty());
 }

@@ -24,6 +24,8 @@ pub struct Tuning {
 pub struct Counters {
     pub adverts_sent: u64,
     pub adverts_received: u64,
+    /// State changes since start, so a poller sees flaps that happened between two polls.
+    pub transitions: u64,
     /// Drops by reason (`badauth`, `badttl`, `replay`, …).
     pub drops: BTreeMap<String, u64>,
 }
@@ -109,6 +111,7 @@ impl Group {
     }
 
     pub fn record_transition(&mut self, from: State, to: State, reason: &str, at: f64) {
+        self.counters.transitions += 1;
         self.last_transition = Some(TransitionInfo {
             from: from.to_string(),
             to: to.to_string(),

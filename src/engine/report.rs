@@ -15,6 +15,7 @@ pub fn vhid_status(g: &Group, now: Instant, hooks: Vec<HookResult>) -> VhidStatu
         last_transition: g.last_transition.clone(),
         adverts_sent: g.counters.adverts_sent,
         adverts_received: g.counters.adverts_received,
+        transitions: Some(g.counters.transitions),
         drops: g.counters.drops.clone(),
         hooks,
         ..VhidStatus::configured(&g.cfg)

@@ -392,6 +392,7 @@ fn opnsense_row(v: &VhidStatus, a: &AddressStatus, interface: Value) -> Value {
             "device": v.device,
             "prefix": a.prefix,
             "last_transition": v.last_transition,
+            "transitions": v.transitions,
             "master_source": v.master_source,
             "master_seen_ago": v.master_seen_ago,
             "adverts_sent": v.adverts_sent,
@@ -541,6 +542,12 @@ pub fn prometheus(report: &StatusReport) -> String {
         "gauge",
         "Seconds since the master's last advert was heard (BACKUP).",
         per_vhid(&|v| v.master_seen_ago.map(|s| format!("{s:.3}"))),
+    );
+    family(
+        "carpd_vhid_transitions_total",
+        "counter",
+        "State changes since the userspace engine started (catches flaps between scrapes).",
+        per_vhid(&|v| v.transitions.map(|n| n.to_string())),
     );
     family(
         "carpd_vhid_last_transition_timestamp_seconds",
