@@ -228,7 +228,7 @@ async fn client_times_out_on_a_silent_server() {
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     let path = sock.clone();
     let err = tokio::task::spawn_blocking(move || {
-        request(&path, &Request::Status, Duration::from_millis(200))
+        request::<serde_json::Value>(&path, &Request::Status, Duration::from_millis(200))
     })
     .await
     .unwrap()

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use carpd::status::render::{DEMOTED_MSG, NO_CARP_MSG, opnsense_json, prometheus, table};
+use carpd::status::render::{DEMOTED_MSG, NO_CARP_MSG, prometheus, table};
 use carpd::status::{
     AddressStatus, GlobalStatus, HookResult, StatusReport, TransitionInfo, VhidStatus,
 };
@@ -19,6 +19,11 @@ fn addr(a: &str, prefix: u8, mode: &str) -> AddressStatus {
 }
 
 /// Two devices; WAN has a dual-stack VHID with an alias; OPT2's VHID is configured but absent.
+/// The get_vip_status JSON as the CLI prints it, read back.
+fn opnsense_json(report: &StatusReport) -> serde_json::Value {
+    serde_json::to_value(carpd::status::render::opnsense_json(report)).unwrap()
+}
+
 fn report() -> StatusReport {
     StatusReport {
         engine: "userspace".into(),

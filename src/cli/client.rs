@@ -27,7 +27,10 @@ pub fn call(g: &super::Global, req: &Request, json: bool) -> Result<serde_json::
 }
 
 /// Send `req` to the daemon, leaving what to do without one to the caller.
-pub fn ask(g: &super::Global, req: &Request) -> Result<serde_json::Value, client::ClientError> {
+pub fn ask<T: serde::de::DeserializeOwned>(
+    g: &super::Global,
+    req: &Request,
+) -> Result<T, client::ClientError> {
     client::request(&g.paths().control_socket(), req, ANSWER_TIMEOUT)
 }
 

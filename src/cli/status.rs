@@ -22,32 +22,38 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
         crate::native::dump_live_kernel_state(path)?;
         return Ok(0);
     }
-    let mut answer = match super::client::ask(g, &Request::Status) {
+    let answer: client::StatusAnswer = match super::client::ask(g, &Request::Status) {
         Ok(answer) => answer,
         // No daemon, but carp(4) is here: the kernel still knows every VHID's state.
         Err(client::ClientError::NoDaemon(_)) if crate::native::engine_available() => {
             let model = crate::config::load(&g.config)?.model;
             let kernel = crate::native::observe()?;
-            print_report(&crate::native::report(&model, &kernel), &a);
+            print_report(&crate::native::report(&model, &kernel), &a)?;
             return Ok(0);
         }
         Err(err) => return Ok(super::client::report_error(&err, a.json)),
     };
-    if answer["status"] != "ok" {
-        return Ok(super::client::print_answer(&answer, a.json));
+    if answer.status != "ok" {
+        let failed = serde_json::json!({ "status": answer.status, "reason": answer.reason });
+        return Ok(super::client::print_answer(&failed, a.json));
     }
-    let report: StatusReport = serde_json::from_value(answer["report"].take())
-        .map_err(|e| anyhow::anyhow!("bad status answer from carpd: {e}"))?;
-    print_report(&report, &a);
+    let report = answer
+        .report
+        .ok_or_else(|| anyhow::anyhow!("bad status answer from carpd: no report"))?;
+    print_report(&report, &a)?;
     Ok(0)
 }
 
-fn print_report(report: &StatusReport, a: &StatusArgs) {
-    if a.json {
-        println!("{}", render::opnsense_json(report));
+fn print_report(report: &StatusReport, a: &StatusArgs) -> anyhow::Result<()> {
+    // Rendered whole, then written at once: `println!` of a JSON value would go out through
+    // stdout's 1 KiB line buffer, a hundred writes for a report of 255 VHIDs.
+    let text = if a.json {
+        serde_json::to_string(&render::opnsense_json(report))? + "\n"
     } else if a.prometheus {
-        print!("{}", render::prometheus(report));
+        render::prometheus(report)
     } else {
-        print!("{}", render::table(report, crate::engine::unix_now()));
-    }
+        render::table(report, crate::engine::unix_now())
+    };
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    Ok(())
 }

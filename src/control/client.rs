@@ -24,16 +24,17 @@ pub enum ClientError {
 /// Longest answer the client accepts (a status report of many VHIDs is well below this).
 pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
-/// Send one request and wait (at most `timeout`) for its answer.
+/// Send one request and wait (at most `timeout`) for its answer, read as `T` (a
+/// `serde_json::Value`, or a typed answer such as [`StatusAnswer`] that skips the detour).
 ///
 /// `NoDaemon` when the socket does not exist or nobody listens on it; `Io` for anything else
 /// at the socket (permission denied: run as root), including a timeout; `BadAnswer` when the
-/// answer is not one JSON line.
-pub fn request(
+/// answer is not one JSON line of that shape.
+pub fn request<T: serde::de::DeserializeOwned>(
     socket: &Path,
     req: &Request,
     timeout: Duration,
-) -> Result<serde_json::Value, ClientError> {
+) -> Result<T, ClientError> {
     let shown = socket.display().to_string();
     let io_err = |source: std::io::Error| {
         let source = match source.kind() {
@@ -118,4 +119,15 @@ pub fn request(
             String::from_utf8_lossy(&answer[..answer.len().min(200)])
         ))
     })
+}
+
+/// The answer to [`Request::Status`], read straight into the report: a status of hundreds of
+/// VHIDs is read once instead of as a JSON tree first.
+#[derive(Debug, serde::Deserialize)]
+pub struct StatusAnswer {
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub report: Option<crate::status::StatusReport>,
 }

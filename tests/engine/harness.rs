@@ -178,7 +178,7 @@ impl Daemon {
 
     /// The daemon's full report (carpd's own status shape).
     pub fn report(&self) -> Option<serde_json::Value> {
-        let answer = carpd::control::client::request(
+        let answer: serde_json::Value = carpd::control::client::request(
             &self.dir.join("run/carpd.sock"),
             &carpd::control::Request::Status,
             Duration::from_secs(2),
