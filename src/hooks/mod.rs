@@ -382,7 +382,8 @@ pub fn scan(dir: &Path) -> std::io::Result<Scan> {
         let path = entry.path();
         // Follows symlinks: a link to an executable is a hook; a dangling link is not.
         let why = match std::fs::metadata(&path) {
-            Err(_) => "a symlink to nothing",
+            Err(_) if entry.file_type().is_ok_and(|t| t.is_symlink()) => "a symlink to nothing",
+            Err(_) => "cannot be read",
             Ok(meta) if !meta.is_file() => continue,
             Ok(meta) if meta.permissions().mode() & 0o111 == 0 => {
                 "not executable (chmod +x to run it)"

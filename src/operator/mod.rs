@@ -268,12 +268,13 @@ impl Persist {
         Ok(before)
     }
 
-    /// What a request persists: maintenance on `--persistent` and on every leave; a named
-    /// contribution on `--persistent` and on every clear. `next` is the state after it.
+    /// What `maintenance enter|leave` persists: on `--persistent`, and every leave.
     pub fn for_maintenance(enter: bool, persistent: bool) -> Option<Persist> {
         (persistent || !enter).then_some(Persist::Maintenance(enter))
     }
 
+    /// What `demote NAME` persists: on `--persistent`, and every clear; the value is the
+    /// contribution as it stands in `next`, the state after the request.
     pub fn for_demotion(
         next: &OperatorState,
         name: &str,
