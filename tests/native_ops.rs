@@ -610,3 +610,46 @@ fn status_breaks_the_total_down() {
         BTreeMap::from([("kernel".to_string(), 530)])
     );
 }
+
+#[test]
+fn the_daemon_view_adds_devd_transitions_and_hook_results_to_the_kernel_report() {
+    use carpd::native::{Followed, add_daemon_view};
+    use carpd::status::HookResult;
+    let m = model();
+    let k = fixture("steady");
+    let mut report = report_with_operator(&m, &k, &OperatorState::default());
+    // devd said vtnet0 vhid 1 went BACKUP -> MASTER, then MASTER -> BACKUP.
+    let mut seen = Followed::default();
+    seen.record(State::Backup, State::Master, 100.0);
+    seen.record(State::Master, State::Backup, 160.5);
+    let followed = std::collections::HashMap::from([(("vtnet0".to_string(), 1u8), seen)]);
+    let hook = HookResult {
+        hook: "50-defguard-gateway".into(),
+        state: "BACKUP".into(),
+        exit_code: Some(0),
+        timed_out: false,
+        duration_ms: 12,
+        at: 161.0,
+    };
+    add_daemon_view(&mut report, &followed, |dev, vhid| {
+        if (dev, vhid) == ("vtnet0", 1) {
+            vec![hook.clone()]
+        } else {
+            vec![]
+        }
+    });
+    let v1 = &report.vhids[0];
+    assert_eq!((v1.device.as_str(), v1.vhid), ("vtnet0", 1));
+    assert_eq!(v1.transitions, Some(2));
+    let last = v1.last_transition.as_ref().unwrap();
+    assert_eq!(
+        (last.from.as_str(), last.to.as_str(), last.at),
+        ("MASTER", "BACKUP", 160.5)
+    );
+    assert_eq!(v1.hooks, [hook]);
+    // A vhid devd never reported on: counted from the daemon's start, so 0, not unknown.
+    let v2 = &report.vhids[1];
+    assert_eq!(v2.transitions, Some(0));
+    assert_eq!(v2.last_transition, None);
+    assert!(v2.hooks.is_empty());
+}

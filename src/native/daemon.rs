@@ -40,6 +40,8 @@ pub(super) struct Daemon {
     hooks: HookRunner,
     /// Last state per vhid, so a devd event has a real "from".
     previous: HashMap<(String, u8), State>,
+    /// Transitions devd reported since start, per vhid, for status.
+    followed: HashMap<(String, u8), super::Followed>,
     calls: mpsc::Receiver<Call>,
     control_task: Option<tokio::task::JoinHandle<()>>,
     devd: mpsc::UnboundedReceiver<CarpEvent>,
@@ -75,6 +77,7 @@ impl Daemon {
             operator,
             hooks,
             previous: HashMap::new(),
+            followed: HashMap::new(),
             calls,
             control_task: None,
             devd,
@@ -152,7 +155,14 @@ impl Daemon {
 
     fn on_devd(&mut self, ev: CarpEvent) {
         let key = (ev.device.clone(), ev.vhid);
-        let prev = self.previous.insert(key, ev.state).unwrap_or(State::Init);
+        let prev = self
+            .previous
+            .insert(key.clone(), ev.state)
+            .unwrap_or(State::Init);
+        self.followed
+            .entry(key)
+            .or_default()
+            .record(prev, ev.state, crate::engine::unix_now());
         let addresses = self
             .model
             .group(&ev.device, ev.vhid)
@@ -330,7 +340,11 @@ impl Daemon {
         match req {
             Request::Status => match super::observe() {
                 Ok(kernel) => {
-                    let report = super::report_with_operator(&self.model, &kernel, &self.operator);
+                    let mut report =
+                        super::report_with_operator(&self.model, &kernel, &self.operator);
+                    super::add_daemon_view(&mut report, &self.followed, |dev, vhid| {
+                        self.hooks.results(dev, vhid)
+                    });
                     control::ok(serde_json::json!({ "report": report }))
                 }
                 Err(e) => control::failed(e.to_string()),

@@ -28,7 +28,7 @@ mod run;
 pub use kernel::KernelState;
 pub use ledger::Ledger;
 pub use plan::{Plan, Step, plan, plan_for_daemon, plan_with_ledger};
-pub use report::{report, report_with_operator};
+pub use report::{Followed, add_daemon_view, report, report_with_operator};
 pub use run::{RunOptions, run};
 
 use crate::config::Model;

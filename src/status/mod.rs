@@ -46,8 +46,8 @@ pub struct VhidStatus {
     /// Seconds since the master's last advert was heard.
     pub master_seen_ago: Option<f64>,
     pub last_transition: Option<TransitionInfo>,
-    /// State changes since the userspace engine started; `None` on the native engine
-    /// (carp(4) does not count them).
+    /// State changes since the daemon started (native: as devd reported them); `None` when
+    /// no daemon answered (carp(4) itself does not count them).
     #[serde(default)]
     pub transitions: Option<u64>,
     pub adverts_sent: u64,
