@@ -606,7 +606,7 @@ pub fn prometheus(report: &StatusReport) -> String {
     family(
         "carpd_vhid_transitions_total",
         "counter",
-        "State changes since the userspace engine started (catches flaps between scrapes).",
+        "State changes since the daemon started (catches flaps between scrapes).",
         per_vhid(&|v| v.transitions.map(|n| n.to_string())),
     );
     family(
