@@ -272,7 +272,7 @@ fn configd_command(act: &BTreeMap<String, String>, args: &[&str]) -> String {
 fn sample_arguments(section: &str) -> Vec<Vec<&'static str>> {
     match section {
         "maintenance" => vec![vec!["enter"], vec!["leave"]],
-        "demote" => vec![
+        "demote" | "demote_persistent" => vec![
             vec!["service:openvpn", "+50"],
             vec!["service:openvpn", "-50"],
             vec!["wan-gw", "clear"],
@@ -291,6 +291,7 @@ fn configd_actions_name_real_carpd_commands() {
         "status",
         "maintenance",
         "demote",
+        "demote_persistent",
         "state",
         "state_vhid",
         "apply",
