@@ -1,5 +1,5 @@
 //! The one way carpd writes a state file: atomically, so a crash or power cut leaves the old
-//! content or the new, never a torn file.
+//! content or the new, never a torn file. And the one way it reads one back.
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -39,6 +39,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Read a state file; `None` when it does not exist (nothing written yet), any other error
+/// as it is.
+pub fn read_if_present(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -72,9 +72,9 @@ impl DemotionRecord {
     /// Read the record; `Ok(None)` when there is none (first start since boot).
     pub fn load(run_dir: &Path) -> Result<Option<DemotionRecord>, RecordError> {
         let path = Self::path(run_dir);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let bytes = match crate::fsutil::read_if_present(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
             Err(source) => return Err(RecordError::Read { path, source }),
         };
         let rec: DemotionRecord =

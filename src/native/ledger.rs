@@ -78,10 +78,10 @@ impl Ledger {
     /// Read the ledger; a missing file is an empty ledger (first run).
     pub fn load(state_dir: &Path) -> Result<Ledger, LedgerError> {
         let path = Self::path(state_dir);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
+        match crate::fsutil::read_if_present(&path) {
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes)
                 .map_err(|source| LedgerError::Corrupt { path, source }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
+            Ok(None) => Ok(Ledger::default()),
             Err(source) => Err(LedgerError::Read { path, source }),
         }
     }

@@ -110,17 +110,12 @@ fn check_name(name: &str) -> Result<(), OperatorError> {
 impl OperatorState {
     /// Read the state; a missing file is the default state.
     pub fn load(path: &Path) -> Result<OperatorState, OperatorError> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(OperatorState::default());
-            }
-            Err(source) => {
-                return Err(OperatorError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+        let read = crate::fsutil::read_if_present(path).map_err(|source| OperatorError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let Some(bytes) = read else {
+            return Ok(OperatorState::default());
         };
         let corrupt = |reason: String| OperatorError::Corrupt {
             path: path.to_path_buf(),
