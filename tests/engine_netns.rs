@@ -133,12 +133,10 @@ fn without_preempt_a_returning_preferred_node_stays_backup() {
     a.stop();
     b.wait_state(1, "MASTER", Duration::from_secs(5));
     a.start(&lab);
-    a.wait_state(1, "BACKUP", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(
-        a.state(1),
+    a.settles_in(
+        1,
         "BACKUP",
-        "preempted although hasync disablepreempt is set"
+        "preempted although hasync disablepreempt is set",
     );
     assert_eq!(b.state(1), "MASTER");
 }

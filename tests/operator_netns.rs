@@ -123,13 +123,7 @@ fn persistent_maintenance_survives_restart_and_reboot() {
     // Restart: A comes back demoted and never takes the VIP back.
     a.stop();
     a.start(&lab);
-    a.wait_state(1, "BACKUP", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(
-        a.state(1),
-        "BACKUP",
-        "persistent maintenance lost across a restart"
-    );
+    a.settles_in(1, "BACKUP", "persistent maintenance lost across a restart");
     let carp = &a.report().unwrap()["carp"];
     assert_eq!(carp["maintenance"], true);
     assert_eq!(
@@ -143,13 +137,7 @@ fn persistent_maintenance_survives_restart_and_reboot() {
     a.proc.take().unwrap().wait_exit(Duration::from_secs(5));
     let _ = std::fs::remove_dir_all(a.dir.join("run"));
     a.start(&lab);
-    a.wait_state(1, "BACKUP", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(
-        a.state(1),
-        "BACKUP",
-        "persistent maintenance lost across a reboot"
-    );
+    a.settles_in(1, "BACKUP", "persistent maintenance lost across a reboot");
 
     ok_json(&a.ctl(&["maintenance", "leave", "--json"]));
     ok_json(&a.ctl(&["demote", "service:kept", "clear", "--json"]));

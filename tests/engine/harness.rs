@@ -218,6 +218,14 @@ impl Daemon {
         Instant::now()
     }
 
+    /// Reaches `state` within 5 s and is still in it 4 s later: longer than the master-down
+    /// interval (3.39 s at advbase 1), so an election that would move it has had its chance.
+    pub fn settles_in(&self, vhid: u8, state: &str, why: &str) {
+        self.wait_state(vhid, state, Duration::from_secs(5));
+        std::thread::sleep(Duration::from_secs(4));
+        assert_eq!(self.state(vhid), state, "{why}");
+    }
+
     pub fn drops(&self, vhid: u8, reason: &str) -> u64 {
         self.vhid(vhid)
             .and_then(|v| v["drops"][reason].as_u64())
