@@ -17,7 +17,7 @@ use carpd::platform::linux::announce::Announcer;
 use carpd::platform::linux::carp_socket::{CarpSocket, Received};
 use carpd::platform::linux::links::{self, LinkEvent};
 use carpd::proto::Family;
-use common::netns::{Lab, Node, block_on_in_netns, in_netns, require_root};
+use common::netns::{Lab, Node, Proc, block_on_in_netns, in_netns, require_root};
 
 const WAIT: Duration = Duration::from_secs(5);
 const MCAST_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -67,6 +67,18 @@ fn exchange(from: &Node, to: &Node, family: Family, dst: IpAddr) -> Received {
     })
 }
 
+/// The capture ended (it saw its packet) and its text shows every needle.
+fn capture_shows(cap: &Proc, what: &str, needles: &[&str]) {
+    assert!(cap.wait_exit(WAIT).is_some(), "no {what}: {}", cap.stderr());
+    let seen = cap.stdout();
+    for needle in needles {
+        assert!(
+            seen.contains(needle),
+            "expected {needle:?} in capture:\n{seen}"
+        );
+    }
+}
+
 #[test]
 fn carp_v4_multicast_has_ttl_255_tos_e0_df() {
     require_root();
@@ -85,25 +97,18 @@ fn carp_v4_multicast_has_ttl_255_tos_e0_df() {
     assert_eq!(got.ttl, 255);
     assert_eq!(got.payload, payload(), "IP header stripped, payload intact");
 
-    assert!(
-        cap.wait_exit(WAIT).is_some(),
-        "no advert seen by tcpdump: {}",
-        cap.stderr()
+    capture_shows(
+        &cap,
+        "advert seen by tcpdump",
+        &[
+            "tos 0xe0",
+            "ttl 255",
+            "[DF]",
+            "length 56",
+            "192.0.2.10 > 224.0.0.18",
+            "01:00:5e:00:00:12",
+        ],
     );
-    let seen = cap.stdout();
-    for needle in [
-        "tos 0xe0",
-        "ttl 255",
-        "[DF]",
-        "length 56",
-        "192.0.2.10 > 224.0.0.18",
-        "01:00:5e:00:00:12",
-    ] {
-        assert!(
-            seen.contains(needle),
-            "expected {needle:?} in capture:\n{seen}"
-        );
-    }
 }
 
 #[test]
@@ -136,24 +141,17 @@ fn carp_v6_multicast_has_hop_limit_255_class_e0() {
     assert_eq!(got.ttl, 255);
     assert_eq!(got.payload, payload());
 
-    assert!(
-        cap.wait_exit(WAIT).is_some(),
-        "no advert seen by tcpdump: {}",
-        cap.stderr()
+    capture_shows(
+        &cap,
+        "advert seen by tcpdump",
+        &[
+            "class 0xe0",
+            "hlim 255",
+            "payload length: 36",
+            "> ff02::12",
+            "33:33:00:00:00:12",
+        ],
     );
-    let seen = cap.stdout();
-    for needle in [
-        "class 0xe0",
-        "hlim 255",
-        "payload length: 36",
-        "> ff02::12",
-        "33:33:00:00:00:12",
-    ] {
-        assert!(
-            seen.contains(needle),
-            "expected {needle:?} in capture:\n{seen}"
-        );
-    }
 }
 
 #[test]
@@ -302,23 +300,16 @@ fn gratuitous_arp_reaches_the_segment() {
         assert_eq!(a.mac(), n0.mac);
         a.garp(Ipv4Addr::new(192, 0, 2, 100)).unwrap();
     });
-    assert!(
-        cap.wait_exit(WAIT).is_some(),
-        "no GARP seen: {}",
-        cap.stderr()
-    );
-    let seen = cap.stdout();
     let mac = mac_text(n0.mac);
-    for needle in [
-        format!("{mac} > ff:ff:ff:ff:ff:ff"),
-        "Request who-has 192.0.2.100 tell 192.0.2.100".to_string(),
-        "length 60".to_string(),
-    ] {
-        assert!(
-            seen.contains(&needle),
-            "expected {needle:?} in capture:\n{seen}"
-        );
-    }
+    capture_shows(
+        &cap,
+        "GARP seen",
+        &[
+            &format!("{mac} > ff:ff:ff:ff:ff:ff"),
+            "Request who-has 192.0.2.100 tell 192.0.2.100",
+            "length 60",
+        ],
+    );
 }
 
 #[test]
@@ -331,28 +322,21 @@ fn unsolicited_na_has_override_and_target_lladdr() {
         let a = Announcer::open(&n0.ifname).unwrap();
         a.unsolicited_na("2001:db8::100".parse().unwrap()).unwrap();
     });
-    assert!(
-        cap.wait_exit(WAIT).is_some(),
-        "no NA seen: {}",
-        cap.stderr()
-    );
-    let seen = cap.stdout();
     let mac = mac_text(n0.mac);
-    for needle in [
-        format!("{mac} > 33:33:00:00:00:01"),
-        format!("{} > ff02::1", n0.link_local),
-        "hlim 255".to_string(),
-        "icmp6 sum ok".to_string(),
-        "neighbor advertisement".to_string(),
-        "tgt is 2001:db8::100".to_string(),
-        "Flags [override]".to_string(),
-        format!("destination link-address option (2), length 8 (1): {mac}"),
-    ] {
-        assert!(
-            seen.contains(&needle),
-            "expected {needle:?} in capture:\n{seen}"
-        );
-    }
+    capture_shows(
+        &cap,
+        "NA seen",
+        &[
+            &format!("{mac} > 33:33:00:00:00:01"),
+            &format!("{} > ff02::1", n0.link_local),
+            "hlim 255",
+            "icmp6 sum ok",
+            "neighbor advertisement",
+            "tgt is 2001:db8::100",
+            "Flags [override]",
+            &format!("destination link-address option (2), length 8 (1): {mac}"),
+        ],
+    );
 }
 
 /// Next event for `ifindex` with the given `up`, skipping others.
