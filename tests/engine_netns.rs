@@ -10,21 +10,13 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use common::netns::Lab;
-use harness::{Daemon, Vip, elected, neighbour_mac, ping};
+use harness::{Daemon, Vip, elected, neighbour_mac, pair, ping};
 use nix::sys::signal::Signal;
 
 const VIP: &str = "192.0.2.1";
 const VIP_CIDR: &str = "192.0.2.1/24";
 /// Master-down of a backup with advbase 1, advskew 100: 3 + 100/256 s.
 const MASTER_DOWN_100: f64 = 3.390625;
-
-fn pair(lab: &Lab, vips_a: &[Vip], vips_b: &[Vip], disable_preempt: bool) -> (Daemon, Daemon) {
-    let mut a = Daemon::prepare(lab.node(0), vips_a, disable_preempt);
-    let mut b = Daemon::prepare(lab.node(1), vips_b, disable_preempt);
-    a.start(lab);
-    b.start(lab);
-    (a, b)
-}
 
 #[test]
 fn two_nodes_elect_one_master_and_fail_over_on_a_cut_cable() {

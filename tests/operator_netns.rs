@@ -11,7 +11,7 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use common::netns::{Lab, wait_until};
-use harness::{Daemon, Vip, elected};
+use harness::{Daemon, Vip, elected, pair};
 
 const VIP_CIDR: &str = "192.0.2.1/24";
 
@@ -62,10 +62,12 @@ fn probe_while(lab: &Lab, limit: Duration, mut stop: impl FnMut() -> bool) -> (u
 #[test]
 fn maintenance_hands_over_within_one_packet_and_leave_takes_back() {
     let lab = Lab::new("om", 2);
-    let mut a = Daemon::prepare(lab.node(0), &[Vip::v4(1, VIP_CIDR, 0)], false);
-    let mut b = Daemon::prepare(lab.node(1), &[Vip::v4(1, VIP_CIDR, 100)], false);
-    a.start(&lab);
-    b.start(&lab);
+    let (a, b) = pair(
+        &lab,
+        &[Vip::v4(1, VIP_CIDR, 0)],
+        &[Vip::v4(1, VIP_CIDR, 100)],
+        false,
+    );
     elected(&a, &b, 1);
     // A named demotion of another service stays untouched by maintenance enter/leave.
     ok_json(&a.ctl(&["demote", "service:test", "+10", "--json"]));
@@ -108,10 +110,12 @@ fn maintenance_hands_over_within_one_packet_and_leave_takes_back() {
 #[test]
 fn persistent_maintenance_survives_restart_and_reboot() {
     let lab = Lab::new("op", 2);
-    let mut a = Daemon::prepare(lab.node(0), &[Vip::v4(1, VIP_CIDR, 0)], false);
-    let mut b = Daemon::prepare(lab.node(1), &[Vip::v4(1, VIP_CIDR, 100)], false);
-    a.start(&lab);
-    b.start(&lab);
+    let (mut a, b) = pair(
+        &lab,
+        &[Vip::v4(1, VIP_CIDR, 0)],
+        &[Vip::v4(1, VIP_CIDR, 100)],
+        false,
+    );
     elected(&a, &b, 1);
     ok_json(&a.ctl(&["maintenance", "enter", "--persistent", "--json"]));
     b.wait_state(1, "MASTER", Duration::from_secs(3));

@@ -297,6 +297,15 @@ impl Drop for Daemon {
     }
 }
 
+/// Nodes 0 and 1 of `lab` running carpd with these VIPs, both started at once.
+pub fn pair(lab: &Lab, vips_a: &[Vip], vips_b: &[Vip], disable_preempt: bool) -> (Daemon, Daemon) {
+    let mut a = Daemon::prepare(lab.node(0), vips_a, disable_preempt);
+    let mut b = Daemon::prepare(lab.node(1), vips_b, disable_preempt);
+    a.start(lab);
+    b.start(lab);
+    (a, b)
+}
+
 /// Wait until `master` holds `vhid` as MASTER and `backup` as BACKUP (a settled election).
 pub fn elected(master: &Daemon, backup: &Daemon, vhid: u8) {
     master.wait_state(vhid, "MASTER", Duration::from_secs(10));
