@@ -33,7 +33,7 @@ pub fn run(g: &super::Global, a: ApplyArgs) -> anyhow::Result<u8> {
                 )
             })?
         }
-        None => native::observe()?,
+        None => g.kernel()?.observe().map_err(NativeError::from)?,
     };
     let loaded = crate::config::load(&g.config)
         .with_context(|| format!("reading {}", g.config.display()))?;
@@ -59,11 +59,10 @@ pub fn run(g: &super::Global, a: ApplyArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
 
-    let result = native::execute(&plan);
+    let result = g.kernel()?.execute(&plan);
     let applied: Vec<usize> = match &result {
         Ok(v) => v.clone(),
-        Err(NativeError::Apply(e)) => (0..e.applied.len()).collect(),
-        Err(_) => Vec::new(),
+        Err(e) => (0..e.applied.len()).collect(),
     };
     native::record_applied(&mut ledger, &model, &plan, &applied);
     ledger.save(&g.state_dir)?;

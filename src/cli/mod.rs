@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::native::Kernel;
 use crate::paths::Paths;
 
 mod apply;
@@ -52,9 +53,25 @@ pub struct Global {
     /// Directory of transition hooks, run as `<hook> <vhid>@<ifname> <STATE>`
     #[arg(long, global = true, env = "CARPD_HOOKS_DIR", default_value = crate::paths::default_hooks_dir())]
     pub hooks_dir: PathBuf,
+    /// The kernel the native engine drives: the host's carp(4) on FreeBSD, none elsewhere
+    /// (the tests' kernel model passes its own through [`main_with`]).
+    #[arg(skip)]
+    pub kernel: Option<Kernel>,
 }
 
 impl Global {
+    /// The kernel for a command that needs carp(4).
+    pub fn kernel(&self) -> Result<&Kernel, crate::native::NativeError> {
+        self.kernel
+            .as_ref()
+            .ok_or(crate::native::NativeError::Unavailable)
+    }
+
+    /// Whether carp(4) is here and loaded.
+    pub fn carp_loaded(&self) -> bool {
+        self.kernel.as_ref().is_some_and(Kernel::carp_loaded)
+    }
+
     pub fn paths(&self) -> Paths {
         Paths {
             run_dir: self.run_dir.clone(),
@@ -102,7 +119,13 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    main_with(crate::platform::host_kernel())
+}
+
+/// The command line with `kernel` as the kernel the native engine drives.
+pub fn main_with(kernel: Option<Kernel>) -> ExitCode {
+    let mut cli = Cli::parse();
+    cli.global.kernel = kernel;
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// this many were sent (FreeBSD sends 1; OpenBSD and ucarp 2)
     #[arg(long, default_value = "2", value_parser = clap::value_parser!(u8).range(1..=10))]
     pub announce_count: u8,
+    /// Native engine: devd's SOCK_SEQPACKET socket to follow for CARP events
+    #[arg(long, env = "CARPD_DEVD_SOCKET", default_value = crate::native::devd::SEQPACKET_PIPE)]
+    pub devd_socket: std::path::PathBuf,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -59,7 +62,7 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
         nix::unistd::daemon(false, false)?;
         Log::syslog(false)
     };
-    let engine = choose_engine(a.engine, &log)?;
+    let engine = choose_engine(g, a.engine, &log)?;
     let opts = Options {
         config: g.config.clone(),
         paths: g.paths(),
@@ -79,6 +82,9 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
                 paths: opts.paths,
                 no_hooks: !opts.hooks,
                 hook_timeout: opts.hook_timeout,
+                kernel: g.kernel()?.clone(),
+                devd_path: a.devd_socket.clone(),
+                log: log.clone(),
             })
             .inspect_err(|e| log.error(&e.to_string()))?;
             Ok(0)
@@ -87,8 +93,12 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
 }
 
 /// `auto` = native when carp(4) is there, else userspace; one log line says which and why.
-fn choose_engine(asked: EngineChoice, log: &Log) -> anyhow::Result<EngineChoice> {
-    let carp_loaded = crate::native::engine_available();
+fn choose_engine(
+    g: &super::Global,
+    asked: EngineChoice,
+    log: &Log,
+) -> anyhow::Result<EngineChoice> {
+    let carp_loaded = g.carp_loaded();
     let chosen = match asked {
         EngineChoice::Auto if carp_loaded => {
             log.info("engine: native (carp(4) is loaded: net.inet.carp.allow exists)");

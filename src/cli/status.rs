@@ -19,15 +19,22 @@ pub struct StatusArgs {
 
 pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
     if let Some(path) = &a.kernel_state_dump {
-        crate::native::dump_live_kernel_state(path)?;
+        let kernel = g
+            .kernel()?
+            .observe()
+            .map_err(crate::native::NativeError::from)?;
+        crate::native::write_kernel_state_dump(path, &kernel)?;
         return Ok(0);
     }
     let answer: client::StatusAnswer = match super::client::ask(g, &Request::Status) {
         Ok(answer) => answer,
         // No daemon, but carp(4) is here: the kernel still knows every VHID's state.
-        Err(client::ClientError::NoDaemon(_)) if crate::native::engine_available() => {
+        Err(client::ClientError::NoDaemon(_)) if g.carp_loaded() => {
             let model = crate::config::load(&g.config)?.model;
-            let kernel = crate::native::observe()?;
+            let kernel = g
+                .kernel()?
+                .observe()
+                .map_err(crate::native::NativeError::from)?;
             print_report(&crate::native::report(&model, &kernel), &a)?;
             return Ok(0);
         }

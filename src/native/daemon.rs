@@ -1,10 +1,12 @@
-//! The native engine's daemon (FreeBSD): applies config.xml to carp(4), follows devd's CARP
-//! events into hooks, and answers the control socket with the same requests and answer
-//! fields as the userspace engine.
+//! The native engine's daemon: applies config.xml to carp(4), follows devd's CARP events into
+//! hooks, and answers the control socket with the same requests and answer fields as the
+//! userspace engine. It drives the kernel only through [`Kernel`], so the tests run this very
+//! daemon on Linux against a model of carp(4).
 //!
-//! Start-up order matters: the persistent operator state and config.xml's maintenance mode
-//! are written into `net.inet.carp.demotion` *first*, before the plan can create a vhid that
-//! would otherwise win an election undemoted. A stop leaves the kernel as it is (the VIPs
+//! Start-up order matters. devd is subscribed to *first*, so a transition caused by the apply
+//! (a new vhid going INIT → BACKUP → MASTER) reaches the hooks. Then the persistent operator
+//! state and config.xml's maintenance mode are written into `net.inet.carp.demotion`, before
+//! the plan can create a vhid that would otherwise win an election undemoted. A stop leaves the kernel as it is (the VIPs
 //! live in carp(4), and undoing a demotion on the way down would make a node in maintenance
 //! grab MASTER just before a reboot); the next start brings carpd's part back to what is
 //! persisted, so a non-persistent maintenance ends there, as it does on the userspace engine.
@@ -14,26 +16,28 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
 use super::demotion_record::{self, DemotionRecord};
-use super::devd::CarpEvent;
+use super::devd::{CarpEvent, DevdMessage};
 use super::ops::{self, Action, Change, Context};
-use super::{KernelState, Ledger, NativeError, RunOptions};
+use super::{Kernel, KernelState, Ledger, NativeError, RunOptions};
 use crate::config::{self, Model};
 use crate::control::{self, Request, server::Call};
 use crate::hooks::{HookEvent, HookRunner};
+use crate::logging::Log;
 use crate::operator::OperatorState;
-use crate::platform::freebsd;
 use crate::proto::State;
 
 /// How long queued hooks may still run at shutdown.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
-
-fn log(msg: &str) {
-    eprintln!("carpd: {msg}");
-}
+/// How long start-up waits for the first answer of devd's socket before applying anyway.
+const DEVD_WAIT: Duration = Duration::from_secs(2);
 
 pub(super) struct Daemon {
     opts: RunOptions,
+    kernel: Kernel,
+    log: Log,
     model: Model,
     /// The operator state in effect; carpd's part of the kernel's demotion follows from it.
     operator: OperatorState,
@@ -44,18 +48,20 @@ pub(super) struct Daemon {
     followed: HashMap<(String, u8), super::Followed>,
     calls: mpsc::Receiver<Call>,
     control_task: Option<tokio::task::JoinHandle<()>>,
-    devd: mpsc::UnboundedReceiver<CarpEvent>,
+    devd: mpsc::UnboundedReceiver<DevdMessage>,
 }
 
 impl Daemon {
     pub(super) async fn start(opts: RunOptions) -> Result<Daemon, NativeError> {
-        let model = load_config(&opts)?;
+        let log = opts.log.clone();
+        let kernel = opts.kernel.clone();
+        let model = load_config(&opts.config, &log)?;
         let operator = OperatorState::load(&opts.paths.persistent_state())?;
         if operator.maintenance {
-            log("persistent maintenance mode is on: demoting before any vhid is applied");
+            log.info("persistent maintenance mode is on: demoting before any vhid is applied");
         }
         if model.maintenance {
-            log("config.xml has maintenance mode on: demoting before any vhid is applied");
+            log.info("config.xml has maintenance mode on: demoting before any vhid is applied");
         }
         std::fs::create_dir_all(&opts.paths.run_dir).map_err(|source| NativeError::Write {
             path: opts.paths.run_dir.clone(),
@@ -65,14 +71,27 @@ impl Daemon {
             HookRunner::disabled()
         } else {
             for line in crate::hooks::describe(&opts.paths.hooks_dir) {
-                log(&line);
+                log.info(&line);
             }
-            HookRunner::new(opts.paths.hooks_dir.clone(), opts.hook_timeout)
+            let hook_log = log.clone();
+            HookRunner::new_with_log(
+                opts.paths.hooks_dir.clone(),
+                opts.hook_timeout,
+                Arc::new(move |line: &str| hook_log.info(line)),
+            )
         };
         let (call_tx, calls) = mpsc::channel(64);
         let (devd_tx, devd) = mpsc::unbounded_channel();
+        let sys = kernel.sys().clone();
+        let devd_path = opts.devd_path.clone();
+        std::thread::Builder::new()
+            .name("devd".into())
+            .spawn(move || super::devd::follow(sys, devd_path, devd_tx))
+            .map_err(NativeError::Runtime)?;
         let mut d = Daemon {
             opts,
+            kernel,
+            log,
             model,
             operator,
             hooks,
@@ -82,16 +101,14 @@ impl Daemon {
             control_task: None,
             devd,
         };
+        d.await_devd().await;
+        // The states before the apply: events queued while it runs then have a real "from".
+        d.seed_previous(&d.kernel.observe()?);
         // A failed demotion stops the start: applying vhids undemoted could take MASTER
         // away from the peer while this node is meant to be in maintenance.
         d.reconcile_demotion()?;
-        match d.apply() {
-            Ok(applied) => {
-                for c in applied {
-                    log(&format!("applied: {c}"));
-                }
-            }
-            Err(e) => return Err(e),
+        for c in d.apply()? {
+            d.log.info(&format!("applied: {c}"));
         }
         let socket = d.opts.paths.control_socket();
         let task = control::server::serve(&socket, call_tx)
@@ -108,12 +125,44 @@ impl Daemon {
                 source,
             }
         })?;
-        std::thread::Builder::new()
-            .name("devd".into())
-            .spawn(move || freebsd::devd::follow(devd_tx))
-            .map_err(NativeError::Runtime)?;
-        d.seed_previous();
         Ok(d)
+    }
+
+    /// Wait (bounded) until the devd reader has connected or found devd absent, so that the
+    /// transitions the apply causes are not missed. Events that arrive meanwhile are kept.
+    async fn await_devd(&mut self) {
+        let deadline = tokio::time::Instant::now() + DEVD_WAIT;
+        let mut early = Vec::new();
+        loop {
+            match tokio::time::timeout_at(deadline, self.devd.recv()).await {
+                Ok(Some(DevdMessage::Connected { .. })) => {
+                    self.log.info(&format!(
+                        "following devd's CARP events on {}",
+                        self.opts.devd_path.display()
+                    ));
+                    break;
+                }
+                Ok(Some(DevdMessage::Unavailable(why))) => {
+                    self.log.warn(&format!(
+                        "{why}; transitions before it connects run no hook"
+                    ));
+                    break;
+                }
+                Ok(Some(other)) => early.push(other),
+                Ok(None) => break,
+                Err(_) => {
+                    self.log.warn(&format!(
+                        "devd's socket {} did not answer within {} s; applying anyway",
+                        self.opts.devd_path.display(),
+                        DEVD_WAIT.as_secs()
+                    ));
+                    break;
+                }
+            }
+        }
+        for m in early {
+            self.on_devd_message(m);
+        }
     }
 
     pub(super) async fn serve(&mut self) -> Result<(), NativeError> {
@@ -123,11 +172,11 @@ impl Daemon {
         let mut hup = signal(SignalKind::hangup()).map_err(NativeError::Runtime)?;
         loop {
             tokio::select! {
-                ev = self.devd.recv() => {
-                    let Some(ev) = ev else {
-                        return Err(NativeError::Observe("the devd reader stopped".into()));
+                msg = self.devd.recv() => {
+                    let Some(msg) = msg else {
+                        return Err(NativeError::DevdStopped);
                     };
-                    self.on_devd(ev);
+                    self.on_devd_message(msg);
                 }
                 Some((req, reply)) = self.calls.recv() => {
                     let answer = self.on_request(req);
@@ -135,10 +184,10 @@ impl Daemon {
                 }
                 _ = hup.recv() => {
                     let answer = self.reload();
-                    log(&format!("SIGHUP: reload: {answer}"));
+                    self.log.info(&format!("SIGHUP: reload: {answer}"));
                 }
-                _ = term.recv() => { log("SIGTERM: leaving (carp(4) keeps the VIPs)"); return Ok(()); }
-                _ = int.recv() => { log("SIGINT: leaving (carp(4) keeps the VIPs)"); return Ok(()); }
+                _ = term.recv() => { self.log.info("SIGTERM: leaving (carp(4) keeps the VIPs)"); return Ok(()); }
+                _ = int.recv() => { self.log.info("SIGINT: leaving (carp(4) keeps the VIPs)"); return Ok(()); }
             }
         }
     }
@@ -150,7 +199,19 @@ impl Daemon {
         self.hooks.drain(DRAIN_LIMIT).await;
         let _ = std::fs::remove_file(self.opts.paths.control_socket());
         let _ = std::fs::remove_file(self.opts.paths.pidfile());
-        log("stopped");
+        self.log.info("stopped");
+    }
+
+    fn on_devd_message(&mut self, msg: DevdMessage) {
+        match msg {
+            DevdMessage::Event(ev) => self.on_devd(ev),
+            DevdMessage::Connected { again: false } => {}
+            DevdMessage::Connected { again: true } => {
+                self.log.info("devd is back");
+                self.catch_up();
+            }
+            DevdMessage::Unavailable(text) | DevdMessage::Note(text) => self.log.warn(&text),
+        }
     }
 
     fn on_devd(&mut self, ev: CarpEvent) {
@@ -159,13 +220,21 @@ impl Daemon {
             .previous
             .insert(key.clone(), ev.state)
             .unwrap_or(State::Init);
+        self.log
+            .info(&format!("{}: {} -> {}", ev.name(), prev, ev.state));
+        // devd does not carry the kernel's reason.
+        self.transition(ev.device, ev.vhid, prev, ev.state, String::new());
+    }
+
+    /// Count a transition and hand it to the hooks.
+    fn transition(&mut self, device: String, vhid: u8, from: State, to: State, reason: String) {
         self.followed
-            .entry(key)
+            .entry((device.clone(), vhid))
             .or_default()
-            .record(prev, ev.state, crate::engine::unix_now());
+            .record(from, to, crate::engine::unix_now());
         let addresses = self
             .model
-            .group(&ev.device, ev.vhid)
+            .group(&device, vhid)
             .map(|g| {
                 g.addresses
                     .iter()
@@ -173,24 +242,52 @@ impl Daemon {
                     .collect()
             })
             .unwrap_or_default();
-        log(&format!("{}: {} -> {}", ev.name(), prev, ev.state));
         self.hooks.submit(HookEvent {
-            vhid: ev.vhid,
-            device: ev.device,
-            state: ev.state,
-            previous: prev,
-            // devd does not carry the kernel's reason.
-            reason: String::new(),
+            vhid,
+            device,
+            state: to,
+            previous: from,
+            reason,
             addresses,
         });
     }
 
-    fn seed_previous(&mut self) {
-        if let Ok(k) = super::observe() {
-            for (dev, iface) in &k.interfaces {
-                for v in &iface.vhids {
-                    self.previous.insert((dev.clone(), v.vhid), v.state);
+    /// After devd was away (restarted, or it dropped carpd): the kernel's states now against
+    /// the last ones devd reported; every vhid that changed meanwhile gets its hooks.
+    fn catch_up(&mut self) {
+        let kernel = match self.kernel.observe() {
+            Ok(k) => k,
+            Err(e) => {
+                self.log
+                    .warn(&format!("cannot read the kernel after devd came back: {e}"));
+                return;
+            }
+        };
+        for (dev, iface) in &kernel.interfaces {
+            for v in &iface.vhids {
+                let key = (dev.clone(), v.vhid);
+                let prev = self.previous.insert(key, v.state).unwrap_or(State::Init);
+                if prev != v.state {
+                    self.log.info(&format!(
+                        "{}@{dev}: {prev} -> {} (while devd was away)",
+                        v.vhid, v.state
+                    ));
+                    self.transition(
+                        dev.clone(),
+                        v.vhid,
+                        prev,
+                        v.state,
+                        "missed while devd was away".into(),
+                    );
                 }
+            }
+        }
+    }
+
+    fn seed_previous(&mut self, kernel: &KernelState) {
+        for (dev, iface) in &kernel.interfaces {
+            for v in &iface.vhids {
+                self.previous.insert((dev.clone(), v.vhid), v.state);
             }
         }
     }
@@ -198,7 +295,7 @@ impl Daemon {
     // ---- demotion bookkeeping -----------------------------------------------------------
 
     fn uptime(&self) -> Result<f64, NativeError> {
-        freebsd::uptime().map_err(|e| NativeError::Observe(e.to_string()))
+        Ok(self.kernel.uptime()?)
     }
 
     /// carpd's part in the kernel according to the run directory's record (0 when none, or
@@ -206,7 +303,7 @@ impl Daemon {
     fn recorded(&self) -> Result<i32, NativeError> {
         let record = DemotionRecord::load(&self.opts.paths.run_dir);
         if let Err(e) = &record {
-            log(&format!("warning: {e}"));
+            self.log.warn(&e.to_string());
         }
         Ok(demotion_record::written_this_boot(&record, self.uptime()?))
     }
@@ -219,17 +316,17 @@ impl Daemon {
     /// Bring carpd's part of the kernel's demotion to what the operator state and config.xml
     /// say (start-up and reload; see `ops::reconcile`).
     fn reconcile_demotion(&mut self) -> Result<(), NativeError> {
-        let kernel = super::observe()?;
+        let kernel = self.kernel.observe()?;
         let carpd = ops::carpd_demotion(&self.operator, &self.model);
         let recorded = self.recorded()?;
         let r = ops::reconcile(carpd, recorded, kernel.sysctl.demotion)?;
         for n in &r.plan.notes {
-            log(&format!("note: {n}"));
+            self.log.info(&format!("note: {n}"));
         }
         let mut current = r.carpd_before();
         for a in &r.plan.actions {
             current = self.execute(a, current)?;
-            log(&format!(
+            self.log.info(&format!(
                 "demotion: carpd's part {carpd}, the kernel's own {}: {}",
                 r.kernel_own,
                 a.command()
@@ -244,14 +341,14 @@ impl Daemon {
     /// (raised before an increase, lowered after a decrease). Returns carpd's part after it.
     fn execute(&self, action: &Action, carpd_part: i32) -> Result<i32, NativeError> {
         let Action::Demotion { delta } = action else {
-            super::execute_action(action)?;
+            self.run_action(action)?;
             return Ok(carpd_part);
         };
         let (before, after) = demotion_record::staged(carpd_part, *delta);
         if before != carpd_part {
             self.save_record(before)?;
         }
-        if let Err(e) = super::execute_action(action) {
+        if let Err(e) = self.run_action(action) {
             // Nothing was added: put the record back so it does not overstate carpd's part.
             let _ = self.save_record(carpd_part);
             return Err(e);
@@ -262,22 +359,30 @@ impl Daemon {
         Ok(after)
     }
 
+    fn run_action(&self, action: &Action) -> Result<(), NativeError> {
+        self.kernel
+            .run_action(action)
+            .map_err(|e| NativeError::Action {
+                command: action.command(),
+                reason: e.to_string(),
+            })
+    }
+
     // ---- config -------------------------------------------------------------------------
 
     /// Plan against the live kernel and execute; records in the ledger what got applied.
     /// Returns the executed commands.
     fn apply(&self) -> Result<Vec<String>, NativeError> {
-        let kernel = super::observe()?;
+        let kernel = self.kernel.observe()?;
         let mut ledger = Ledger::load(&self.opts.paths.state_dir)?;
         let plan = super::plan::plan_for_daemon(&self.model, &kernel, &ledger);
         for n in &plan.notes {
-            log(&format!("note: {n}"));
+            self.log.info(&format!("note: {n}"));
         }
-        let result = super::execute(&plan);
+        let result = self.kernel.execute(&plan);
         let applied = match &result {
             Ok(a) => a.clone(),
-            Err(NativeError::Apply(e)) => (0..e.applied.len()).collect(),
-            Err(_) => Vec::new(),
+            Err(e) => (0..e.applied.len()).collect(),
         };
         super::record_applied(&mut ledger, &self.model, &plan, &applied);
         ledger.save(&self.opts.paths.state_dir)?;
@@ -291,13 +396,13 @@ impl Daemon {
         let new = match config::load(&self.opts.config) {
             Ok(l) => {
                 for w in &l.warnings {
-                    log(&w.to_string());
+                    self.log.warn(&w.to_string());
                 }
                 l.model
             }
             Err(e) => {
                 let (line, answer) = control::reload_refused(&e);
-                log(&line);
+                self.log.warn(&line);
                 return answer;
             }
         };
@@ -325,11 +430,10 @@ impl Daemon {
             Err(e) => return control::failed(format!("reload: {e}")),
         };
         for c in &applied {
-            log(&format!("applied: {c}"));
+            self.log.info(&format!("applied: {c}"));
         }
-        self.seed_previous();
         let (line, mut answer) = control::reload_done(&added, &changed, &removed, unchanged);
-        log(&line);
+        self.log.info(&line);
         answer["commands"] = serde_json::json!(applied);
         answer
     }
@@ -338,7 +442,7 @@ impl Daemon {
 
     fn on_request(&mut self, req: Request) -> serde_json::Value {
         match req {
-            Request::Status => match super::observe() {
+            Request::Status => match self.kernel.observe() {
                 Ok(kernel) => {
                     let mut report =
                         super::report_with_operator(&self.model, &kernel, &self.operator);
@@ -350,7 +454,7 @@ impl Daemon {
                 Err(e) => control::failed(e.to_string()),
             },
             Request::Reload => self.reload(),
-            Request::HooksReplay => match super::observe() {
+            Request::HooksReplay => match self.kernel.observe() {
                 Ok(kernel) => {
                     self.replay_hooks(&kernel);
                     control::ok(serde_json::json!({ "replayed": self.model.groups.len() }))
@@ -383,7 +487,7 @@ impl Daemon {
 
     /// maintenance, demote, state, disable, enable: plan (pure, `ops`), persist, execute.
     fn operator_request(&mut self, req: &Request) -> serde_json::Value {
-        let kernel = match super::observe() {
+        let kernel = match self.kernel.observe() {
             Ok(k) => k,
             Err(e) => return control::failed(e.to_string()),
         };
@@ -401,7 +505,7 @@ impl Daemon {
             Ok(commands) => {
                 self.operator = change.operator;
                 for c in &commands {
-                    log(&format!("{}: {c}", request_word(req)));
+                    self.log.info(&format!("{}: {c}", request_word(req)));
                 }
                 let mut answer = change.answer;
                 if let Some(o) = answer.as_object_mut() {
@@ -413,7 +517,7 @@ impl Daemon {
                 control::ok(answer)
             }
             Err(reason) => {
-                log(&format!("{}: {reason}", request_word(req)));
+                self.log.warn(&format!("{}: {reason}", request_word(req)));
                 control::failed(reason)
             }
         }
@@ -470,10 +574,10 @@ fn request_word(req: &Request) -> &'static str {
     }
 }
 
-fn load_config(opts: &RunOptions) -> Result<Model, NativeError> {
-    let loaded = config::load(&opts.config)?;
+fn load_config(path: &std::path::Path, log: &Log) -> Result<Model, NativeError> {
+    let loaded = config::load(path)?;
     for w in &loaded.warnings {
-        log(&w.to_string());
+        log.warn(&w.to_string());
     }
     Ok(loaded.model)
 }

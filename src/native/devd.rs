@@ -1,10 +1,30 @@
-//! devd(8) notifications about CARP: `!system=CARP subsystem=<vhid>@<ifname> type=<STATE>`.
+//! devd(8) notifications about CARP: `!system=CARP subsystem=<vhid>@<ifname> type=<STATE>\n`,
+//! the line `carp_set_state()` in freebsd/freebsd-src `sys/netinet/ip_carp.c` hands to
+//! `devctl_notify()` (`sys/kern/kern_devctl.c`) on every real state change, and devd
+//! (`sbin/devd/devd.cc` `notify_clients()`) sends whole, newline included, as one
+//! SOCK_SEQPACKET record to every connected client.
 //!
-//! Parsing is pure and tested everywhere; the FreeBSD reader of devd's seqpacket socket is in
-//! `platform::freebsd::devd`. Lines that are not CARP state changes are rejected with a typed
-//! reason whose [`DevdError::kind`] names a counter.
+//! [`parse_event`] is pure; lines that are not CARP state changes are rejected with a typed
+//! reason whose [`DevdError::kind`] names a counter. [`follow`] reads devd's socket through
+//! [`Sys`], reconnecting when devd restarts or drops carpd (devd drops a client whose send
+//! fails, and accepts at most 10).
+//!
+//! carpd never adds a devd rule: devd runs only the first matching notify rule per event, so
+//! a second CARP rule would silently disable OPNsense's or never fire.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::sys::Sys;
 use crate::proto::State;
+
+/// devd's SOCK_SEQPACKET client socket.
+pub const SEQPACKET_PIPE: &str = "/var/run/devd.seqpacket.pipe";
+
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// One CARP state change as the kernel announced it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,6 +125,105 @@ pub fn parse_event(line: &str) -> Result<CarpEvent, DevdError> {
         device: device.to_string(),
         state,
     })
+}
+
+/// What the devd reader tells the daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DevdMessage {
+    /// Connected to devd; `again` after a lost connection, when events may have been missed.
+    Connected {
+        again: bool,
+    },
+    /// The first connection attempt failed (devd not running yet); the reader keeps trying.
+    Unavailable(String),
+    /// Something worth a log line (a lost connection, a rejected event).
+    Note(String),
+    Event(CarpEvent),
+}
+
+/// Read devd's events into `tx` until the receiver goes away, reconnecting with exponential
+/// backoff (0.5 s → 30 s). Runs on its own thread (the socket blocks).
+pub fn follow(
+    sys: Arc<dyn Sys>,
+    path: PathBuf,
+    tx: tokio::sync::mpsc::UnboundedSender<DevdMessage>,
+) {
+    let path_text = path.display().to_string();
+    let mut backoff = BACKOFF_MIN;
+    let mut rejected: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut connected_before = false;
+    let mut attempts = 0u64;
+    let mut buf = vec![0u8; 8192];
+    while !tx.is_closed() {
+        attempts += 1;
+        match sys.devd_connect(&path_text) {
+            Ok(mut sock) => {
+                backoff = BACKOFF_MIN;
+                if tx
+                    .send(DevdMessage::Connected {
+                        again: connected_before,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+                connected_before = true;
+                loop {
+                    let n = match sock.recv(&mut buf) {
+                        Ok(0) => {
+                            let _ = tx.send(DevdMessage::Note(format!(
+                                "devd closed {path_text}; reconnecting"
+                            )));
+                            break;
+                        }
+                        Ok(n) => n,
+                        Err(e) if e == super::errno::EINTR => continue,
+                        Err(e) => {
+                            let _ = tx.send(DevdMessage::Note(format!(
+                                "reading {path_text}: {e}; reconnecting"
+                            )));
+                            break;
+                        }
+                    };
+                    let line = String::from_utf8_lossy(&buf[..n]);
+                    let msg = match parse_event(&line) {
+                        Ok(ev) => DevdMessage::Event(ev),
+                        Err(e) => {
+                            let count = rejected.entry(e.kind()).or_default();
+                            *count += 1;
+                            // Other systems' events are normal traffic, not worth a line.
+                            if matches!(e.kind(), "other_system" | "not_notify") {
+                                continue;
+                            }
+                            DevdMessage::Note(format!(
+                                "devd event dropped ({} so far): {e}",
+                                *count
+                            ))
+                        }
+                    };
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                let text = format!(
+                    "cannot connect to {path_text}: {e}; retrying in {:.1} s (is devd running?)",
+                    backoff.as_secs_f64()
+                );
+                let msg = if attempts == 1 {
+                    DevdMessage::Unavailable(text)
+                } else {
+                    DevdMessage::Note(text)
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
 }
 
 #[cfg(test)]

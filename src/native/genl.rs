@@ -23,10 +23,10 @@ fn align4(n: usize) -> usize {
 pub enum GenlError {
     #[error("netlink message truncated ({0} bytes where more were announced)")]
     Truncated(usize),
-    #[error("kernel answered errno {0} ({1})")]
-    Errno(i32, String),
-    #[error("generic netlink family {0:?} is not registered (carp(4) older than FreeBSD 14?)")]
-    NoFamily(String),
+    #[error("netlink attribute {kind} has {len} bytes where the kernel sends {want}")]
+    BadAttribute { kind: u16, len: usize, want: usize },
+    #[error("a carp GET reply without CARP_NL_VHID")]
+    MissingVhid,
 }
 
 /// Builds one request message.
@@ -167,13 +167,28 @@ pub fn messages(mut buf: &[u8]) -> Result<Vec<Message<'_>>, GenlError> {
     Ok(out)
 }
 
-/// The errno of an NLMSG_ERROR payload (0 = ACK).
+/// The errno of an NLMSG_ERROR payload (`struct nlmsgerr`: the int, then the request's
+/// header), 0 for an ACK. FreeBSD stores the errno positive (`nlmsg_ack()` in
+/// `sys/netlink/netlink_message_writer.c`: `errmsg->error = error;`, with the handler's positive
+/// return value); Linux stores it negated. The magnitude is the errno on both, so the parser is
+/// also checked against a real Linux kernel (tests/native_genl_linux.rs).
 pub fn error_code(payload: &[u8]) -> Result<i32, GenlError> {
+    int_payload(payload)
+}
+
+/// The errno an NLMSG_DONE carries: FreeBSD ends a dump with one int holding the dump's result,
+/// positive, 0 on success (`_nlmsg_end_dump()` in `netlink_message_writer.c`); a failed dump
+/// (ENOENT, ENOMEM) is a DONE with that errno, not a short list.
+pub fn done_code(payload: &[u8]) -> Result<i32, GenlError> {
+    int_payload(payload)
+}
+
+fn int_payload(payload: &[u8]) -> Result<i32, GenlError> {
     let b: [u8; 4] = payload
         .get(..4)
         .and_then(|s| s.try_into().ok())
         .ok_or(GenlError::Truncated(payload.len()))?;
-    Ok(-i32::from_ne_bytes(b))
+    Ok(i32::from_ne_bytes(b).unsigned_abs().min(i32::MAX as u32) as i32)
 }
 
 /// Attributes after the genl header of a payload.
@@ -215,37 +230,63 @@ pub struct CarpInfo {
     pub peer6: Option<Ipv6Addr>,
     /// 2 = CARP, 3 = VRRPv3 (FreeBSD 15); absent = CARP.
     pub version: u8,
+    /// VRRPv3 vhids (FreeBSD 15): priority and advertisement interval (centiseconds).
+    pub vrrp_priority: Option<u8>,
+    pub vrrp_adv_inter: Option<u16>,
 }
 
+/// A fixed-size attribute's payload, or the error naming it.
+fn exact<const N: usize>(kind: u16, v: &[u8]) -> Result<[u8; N], GenlError> {
+    <[u8; N]>::try_from(v).map_err(|_| GenlError::BadAttribute {
+        kind,
+        len: v.len(),
+        want: N,
+    })
+}
+
+/// One GET reply (`carp_nl_send()` in `sys/netinet/ip_carp.c`: VHID u32, STATE u32, on 15
+/// VERSION u8, then ADVBASE/ADVSKEW s32, ADDR in_addr, ADDR6 in6_addr and, for a privileged
+/// caller, KEY 20 bytes; a VRRPv3 vhid has VRRP_PRIORITY u8 and VRRP_ADV_INTER u16 instead).
+/// Sizes are checked as the kernel's own parser checks them (`nlattr_get_uint32` and friends
+/// in `sys/netlink/netlink_message_parser.c` want exact lengths): a reply that breaks them is an
+/// error, never a guess. Unknown attributes are skipped, as the kernel's parser skips them.
 pub fn parse_carp_info(payload: &[u8]) -> Result<CarpInfo, GenlError> {
     let mut info = CarpInfo {
         version: 2,
         ..CarpInfo::default()
     };
-    let u32_of = |v: &[u8]| {
-        v.get(..4)
-            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let mut have_vhid = false;
     for (kind, v) in attributes(payload)? {
         match kind {
-            CARP_NL_VHID => info.vhid = u32_of(v).unwrap_or(0),
-            CARP_NL_STATE => info.state = u32_of(v).unwrap_or(0),
-            CARP_NL_ADVBASE => info.advbase = u32_of(v).unwrap_or(0) as i32,
-            CARP_NL_ADVSKEW => info.advskew = u32_of(v).unwrap_or(0) as i32,
-            CARP_NL_KEY => info.key_set = v.iter().any(|b| *b != 0),
-            CARP_NL_ADDR => {
-                if let Ok(o) = <[u8; 4]>::try_from(v) {
-                    info.peer = Some(Ipv4Addr::from(o));
-                }
+            CARP_NL_VHID => {
+                info.vhid = u32::from_ne_bytes(exact(kind, v)?);
+                have_vhid = true;
             }
-            CARP_NL_ADDR6 => {
-                if let Ok(o) = <[u8; 16]>::try_from(v) {
-                    info.peer6 = Some(Ipv6Addr::from(o));
+            CARP_NL_STATE => info.state = u32::from_ne_bytes(exact(kind, v)?),
+            CARP_NL_ADVBASE => info.advbase = i32::from_ne_bytes(exact(kind, v)?),
+            CARP_NL_ADVSKEW => info.advskew = i32::from_ne_bytes(exact(kind, v)?),
+            CARP_NL_KEY => {
+                if v.len() > super::abi::CARP_KEY_LEN {
+                    return Err(GenlError::BadAttribute {
+                        kind,
+                        len: v.len(),
+                        want: super::abi::CARP_KEY_LEN,
+                    });
                 }
+                info.key_set = v.iter().any(|b| *b != 0);
             }
-            CARP_NL_VERSION => info.version = v.first().copied().unwrap_or(2),
+            CARP_NL_ADDR => info.peer = Some(Ipv4Addr::from(exact::<4>(kind, v)?)),
+            CARP_NL_ADDR6 => info.peer6 = Some(Ipv6Addr::from(exact::<16>(kind, v)?)),
+            CARP_NL_VERSION => info.version = exact::<1>(kind, v)?[0],
+            CARP_NL_VRRP_PRIORITY => info.vrrp_priority = Some(exact::<1>(kind, v)?[0]),
+            CARP_NL_VRRP_ADV_INTER => {
+                info.vrrp_adv_inter = Some(u16::from_ne_bytes(exact(kind, v)?))
+            }
             _ => {}
         }
+    }
+    if !have_vhid {
+        return Err(GenlError::MissingVhid);
     }
     Ok(info)
 }
@@ -356,8 +397,45 @@ mod tests {
         assert_eq!(info.peer, Some(Ipv4Addr::new(224, 0, 0, 18)));
         assert_eq!(info.peer6, Some(Ipv6Addr::LOCALHOST));
         assert!(messages(&reply[..reply.len() - 4]).is_err());
-        let err = (-2i32).to_ne_bytes();
-        assert_eq!(error_code(&err).unwrap(), 2);
+        // FreeBSD's positive errno and Linux's negated one read the same.
+        assert_eq!(error_code(&2i32.to_ne_bytes()).unwrap(), 2);
+        assert_eq!(error_code(&(-2i32).to_ne_bytes()).unwrap(), 2);
+        assert_eq!(done_code(&12i32.to_ne_bytes()).unwrap(), 12);
+        assert!(done_code(&[0, 0]).is_err());
+    }
+
+    #[test]
+    fn a_reply_with_wrong_sizes_or_no_vhid_is_an_error() {
+        let short_vhid = MsgBuilder::new(0x20, NLM_F_MULTI, 9, CARP_NL_CMD_GET)
+            .attr(CARP_NL_VHID, &[5, 0])
+            .finish();
+        let m = messages(&short_vhid).unwrap();
+        assert_eq!(
+            parse_carp_info(m[0].payload),
+            Err(GenlError::BadAttribute {
+                kind: CARP_NL_VHID,
+                len: 2,
+                want: 4
+            })
+        );
+        let no_vhid = MsgBuilder::new(0x20, NLM_F_MULTI, 9, CARP_NL_CMD_GET)
+            .u32(CARP_NL_STATE, 1)
+            .finish();
+        let m = messages(&no_vhid).unwrap();
+        assert_eq!(parse_carp_info(m[0].payload), Err(GenlError::MissingVhid));
+        let vrrp = MsgBuilder::new(0x20, NLM_F_MULTI, 9, CARP_NL_CMD_GET)
+            .u32(CARP_NL_VHID, 7)
+            .u32(CARP_NL_STATE, 1)
+            .attr(CARP_NL_VERSION, &[3])
+            .attr(CARP_NL_VRRP_PRIORITY, &[200])
+            .attr(CARP_NL_VRRP_ADV_INTER, &100u16.to_ne_bytes())
+            .finish();
+        let m = messages(&vrrp).unwrap();
+        let info = parse_carp_info(m[0].payload).unwrap();
+        assert_eq!(
+            (info.version, info.vrrp_priority, info.vrrp_adv_inter),
+            (3, Some(200), Some(100))
+        );
     }
 
     #[test]

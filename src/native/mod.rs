@@ -7,24 +7,37 @@
 //! * [`report`]: kernel state → the shared [`crate::status::StatusReport`];
 //! * [`ops`]: operator requests (maintenance, demote, state, disable/enable) → kernel writes;
 //! * [`demotion_record`]: what carpd added to the kernel's demotion since boot;
-//! * [`devd`]: parsing devd's CARP notifications;
-//! * [`abi`], [`genl`]: the kernel's C layouts and netlink messages, testable anywhere.
+//! * [`devd`]: devd's CARP notifications, parsed and followed;
+//! * [`executor`]: [`Kernel`], which reads the kernel and carries out plans and actions over
+//!   [`sys::Sys`] — with [`carpctl`] (netlink or ioctl), [`nl`] (netlink conversations),
+//!   [`ifaddrs`], [`sysctl`];
+//! * [`abi`], [`genl`], [`errno`]: the kernel's bytes, messages and errnos;
+//! * [`daemon`], [`run`]: `carpd run --engine native`.
 //!
-//! The syscalls are in `platform::freebsd`.
+//! Only the syscalls behind [`sys::Sys`] are FreeBSD-specific (`platform::freebsd`); the rest
+//! runs on every OS, and the tests run it against a model of carp(4) built from FreeBSD's
+//! source (the `kernel-model` crate).
 
 pub mod abi;
-#[cfg(target_os = "freebsd")]
+pub mod carpctl;
 mod daemon;
 pub mod demotion_record;
 pub mod devd;
+pub mod errno;
+pub mod executor;
 pub mod genl;
+pub mod ifaddrs;
 pub mod kernel;
 pub mod ledger;
+pub mod nl;
 pub mod ops;
 pub mod plan;
 pub mod report;
 mod run;
+pub mod sys;
+pub mod sysctl;
 
+pub use executor::{Kernel, KernelError};
 pub use kernel::KernelState;
 pub use ledger::Ledger;
 pub use plan::{Plan, Step, plan, plan_for_daemon, plan_with_ledger};
@@ -42,8 +55,10 @@ pub enum NativeError {
         "carp(4) is not loaded (sysctl net.inet.carp.allow is missing): `kldload carp`, or add carp_load=\"YES\" to /boot/loader.conf"
     )]
     NotLoaded,
-    #[error("cannot read the kernel state: {0}")]
-    Observe(String),
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error("the devd reader stopped")]
+    DevdStopped,
     #[error("cannot write {path}: {source}")]
     Write {
         path: std::path::PathBuf,
@@ -94,63 +109,6 @@ pub struct ApplyError {
     pub applied: Vec<String>,
 }
 
-/// Is carp(4) usable here? FreeBSD: `net.inet.carp.allow` exists. Elsewhere: never.
-pub fn engine_available() -> bool {
-    #[cfg(target_os = "freebsd")]
-    {
-        crate::platform::freebsd::sysctls::carp_loaded()
-    }
-    #[cfg(not(target_os = "freebsd"))]
-    {
-        false
-    }
-}
-
-/// Read the live kernel state (FreeBSD with carp(4) only).
-pub fn observe() -> Result<KernelState, NativeError> {
-    #[cfg(target_os = "freebsd")]
-    {
-        if !engine_available() {
-            return Err(NativeError::NotLoaded);
-        }
-        crate::platform::freebsd::observe().map_err(|e| NativeError::Observe(e.to_string()))
-    }
-    #[cfg(not(target_os = "freebsd"))]
-    {
-        Err(NativeError::Unavailable)
-    }
-}
-
-/// Execute a plan against the live kernel, step by step; stops at the first failure.
-/// Returns the indices of the applied steps.
-pub fn execute(plan: &Plan) -> Result<Vec<usize>, NativeError> {
-    #[cfg(target_os = "freebsd")]
-    {
-        crate::platform::freebsd::execute(plan).map_err(NativeError::from)
-    }
-    #[cfg(not(target_os = "freebsd"))]
-    {
-        let _ = plan;
-        Err(NativeError::Unavailable)
-    }
-}
-
-/// Carry out one operator action against the live kernel (FreeBSD).
-pub fn execute_action(action: &ops::Action) -> Result<(), NativeError> {
-    #[cfg(target_os = "freebsd")]
-    {
-        crate::platform::freebsd::run_action(action).map_err(|e| NativeError::Action {
-            command: action.command(),
-            reason: e.to_string(),
-        })
-    }
-    #[cfg(not(target_os = "freebsd"))]
-    {
-        let _ = action;
-        Err(NativeError::Unavailable)
-    }
-}
-
 /// Record in the ledger what the executed steps put into the kernel. After a complete run
 /// the ledger holds exactly the config's vhids; after a partial one it keeps old entries
 /// (so a re-run still knows to clean them up) and adds what did get applied.
@@ -190,9 +148,4 @@ pub fn write_kernel_state_dump(path: &Path, state: &KernelState) -> Result<(), N
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// Read the live kernel and write it as a snapshot (FreeBSD); elsewhere [`NativeError::Unavailable`].
-pub fn dump_live_kernel_state(path: &Path) -> Result<(), NativeError> {
-    write_kernel_state_dump(path, &observe()?)
 }

@@ -310,19 +310,35 @@ impl Planner<'_> {
             self.remove_address(dev, a);
         }
 
-        // carp(4) can set a key but never clear one: re-create the vhid without it.
+        // carp(4) can set a key but never clear one (`carp_ioctl_set` copies the key only
+        // when its first byte is non-zero), and destroys a vhid only with its last address
+        // (`carp_detach` → `carp_destroy`): a vhid whose password was removed is re-created by
+        // taking its addresses away. One that has none gets the first wanted address first,
+        // so that removing it destroys the vhid.
         if g.key.is_empty() && self.sim.vhid(dev, g.vhid).is_some_and(|v| v.key_set) {
+            let mut addrs: Vec<KernelAddress> =
+                self.sim.addresses_of(dev, g.vhid).copied().collect();
+            let how = match want.first().copied() {
+                _ if !addrs.is_empty() => "its addresses are removed, which destroys it",
+                Some(first) => {
+                    self.add_address(dev, first, g.vhid);
+                    addrs.push(KernelAddress {
+                        address: first.addr,
+                        prefix: first.prefix,
+                        vhid: Some(g.vhid),
+                    });
+                    "it has no address, so one is added and removed again to destroy it"
+                }
+                None => "it cannot be: the VHID has no address to bind and remove",
+            };
             self.out.notes.push(format!(
-                "{}: the password was removed; carp(4) cannot clear a key, so the vhid is re-created",
+                "{}: the password was removed; carp(4) cannot clear a key, so the vhid is \
+                 re-created ({how})",
                 g.name()
             ));
-            let addrs: Vec<KernelAddress> = self.sim.addresses_of(dev, g.vhid).copied().collect();
             for a in addrs {
                 self.remove_address(dev, a);
             }
-            // A vhid without addresses survives removal; drop it from the simulation anyway so
-            // it is written in full below.
-            self.sim_forget_vhid(dev, g.vhid);
         }
 
         let set = match self.sim.vhid(dev, g.vhid).cloned() {
@@ -344,21 +360,7 @@ impl Planner<'_> {
                 .addresses_of(dev, g.vhid)
                 .any(|a| a.address == w.addr && a.prefix == w.prefix);
             if !present {
-                self.out.steps.push(Step::AddAddress {
-                    device: dev.to_string(),
-                    address: *w,
-                    vhid: g.vhid,
-                });
-                self.sim
-                    .interfaces
-                    .entry(dev.to_string())
-                    .or_default()
-                    .addresses
-                    .push(KernelAddress {
-                        address: w.addr,
-                        prefix: w.prefix,
-                        vhid: Some(g.vhid),
-                    });
+                self.add_address(dev, *w, g.vhid);
             }
         }
 
@@ -471,10 +473,23 @@ impl Planner<'_> {
         }
     }
 
-    fn sim_forget_vhid(&mut self, dev: &str, vhid: u8) {
-        if let Some(i) = self.sim.interfaces.get_mut(dev) {
-            i.vhids.retain(|v| v.vhid != vhid);
-        }
+    /// Plan one address bound to `vhid` and play it on the simulation.
+    fn add_address(&mut self, dev: &str, address: IpPrefix, vhid: u8) {
+        self.out.steps.push(Step::AddAddress {
+            device: dev.to_string(),
+            address,
+            vhid,
+        });
+        self.sim
+            .interfaces
+            .entry(dev.to_string())
+            .or_default()
+            .addresses
+            .push(KernelAddress {
+                address: address.addr,
+                prefix: address.prefix,
+                vhid: Some(vhid),
+            });
     }
 
     fn sim_vhid_mut(&mut self, dev: &str, vhid: u8) -> Option<&mut KernelVhid> {

@@ -2,12 +2,13 @@
 //! the transition hooks, and serve the control socket (status, reload, hooks replay,
 //! maintenance, demote, state, disable, enable). SIGHUP re-reads config.xml and applies it
 //! again; SIGTERM/SIGINT stop after the queued hooks finish (bounded) and leave carp(4) as
-//! it is. The daemon itself is in `native::daemon` (FreeBSD only).
+//! it is. The daemon itself is in `native::daemon`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::NativeError;
+use super::{Kernel, NativeError};
+use crate::logging::Log;
 use crate::paths::Paths;
 
 pub struct RunOptions {
@@ -16,17 +17,15 @@ pub struct RunOptions {
     /// Run no hooks (on OPNsense core already dispatches rc.syshook.d/carp).
     pub no_hooks: bool,
     pub hook_timeout: Duration,
+    /// The kernel to drive.
+    pub kernel: Kernel,
+    /// devd's SOCK_SEQPACKET pipe ([`super::devd::SEQPACKET_PIPE`]).
+    pub devd_path: PathBuf,
+    pub log: Log,
 }
 
-#[cfg(not(target_os = "freebsd"))]
 pub fn run(opts: RunOptions) -> Result<(), NativeError> {
-    let _ = opts;
-    Err(NativeError::Unavailable)
-}
-
-#[cfg(target_os = "freebsd")]
-pub fn run(opts: RunOptions) -> Result<(), NativeError> {
-    if !super::engine_available() {
+    if !opts.kernel.carp_loaded() {
         return Err(NativeError::NotLoaded);
     }
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,246 +1,223 @@
-//! FreeBSD glue for the native engine: carp(4) through netlink (14+) or ioctl (13), address
-//! ioctls with `ifra_vhid`, `net.inet.carp.*` sysctls, getifaddrs(3) and devd's socket.
-//! The C layouts and message encodings come from `crate::native::{abi, genl}`, where they are
-//! tested on every OS.
+//! [`FreeBsd`]: the native engine's syscalls on a FreeBSD host, one syscall per method of
+//! [`crate::native::sys::Sys`]. What to ask and how to read the answers is decided above, in
+//! `crate::native`, where it is tested on every OS against a model of carp(4).
 
-pub mod addresses;
-pub mod carp;
-pub mod devd;
-mod nl;
-pub mod sysctls;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
 
-use std::collections::BTreeMap;
+use crate::native::abi::{self, IFNAMSIZ, IfReqData, netlink::*};
+use crate::native::sys::{Datagram, Errno, Family, IfaddrsEntry, Sys};
 
-use crate::control::ForcedState;
-use crate::native::ApplyError;
-use crate::native::genl::{CarpSet, CarpStateReq};
-use crate::native::kernel::{KernelInterface, KernelState, KernelVhid, MCAST_PEER, MCAST_PEER6};
-use crate::native::ops::Action;
-use crate::native::plan::{Plan, Step};
-use crate::proto::State;
+/// The FreeBSD kernel.
+pub struct FreeBsd;
 
-#[derive(Debug, thiserror::Error)]
-pub enum FreebsdError {
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{what}: {source}")]
-    Netlink {
-        what: String,
-        #[source]
-        source: crate::native::genl::GenlError,
-    },
-    #[error("sysctl {name}: {message}")]
-    Sysctl { name: String, message: String },
-    #[error("interface name {0:?} is not valid (1..15 bytes)")]
-    BadName(String),
-    #[error(
-        "unicast peers need carp(4)'s netlink interface (FreeBSD 14 or later); this kernel only \
-         has the ioctl: remove the peer from the VIP or upgrade"
-    )]
-    PeersNeedNetlink,
-    #[error("vhid {vhid} does not exist on {device}")]
-    NoVhid { device: String, vhid: u8 },
+fn last_errno() -> Errno {
+    from_io(std::io::Error::last_os_error())
 }
 
-pub(crate) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> FreebsdError {
-    let what = what.into();
-    move |source| FreebsdError::Io { what, source }
+/// An io::Error from a syscall carries FreeBSD's errno on FreeBSD.
+fn from_io(e: std::io::Error) -> Errno {
+    Errno(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
-fn state_of(raw: u32) -> State {
-    match raw {
-        2 => State::Master,
-        1 => State::Backup,
-        _ => State::Init,
+struct SocketDatagram(Socket);
+
+impl Datagram for SocketDatagram {
+    fn send(&mut self, msg: &[u8]) -> Result<(), Errno> {
+        let n = self.0.send(msg).map_err(from_io)?;
+        if n != msg.len() {
+            return Err(Errno(libc::EMSGSIZE));
+        }
+        Ok(())
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        loop {
+            match (&self.0).read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => return other.map_err(from_io),
+            }
+        }
     }
 }
 
-/// Read the live kernel: every interface's addresses (with their vhid), its vhids, and the
-/// carp sysctls.
-pub fn observe() -> Result<KernelState, FreebsdError> {
-    let mut carp = carp::Carp::open()?;
-    let addrs = addresses::list()?;
-    let mut interfaces: BTreeMap<String, KernelInterface> = BTreeMap::new();
-    for (dev, list) in addrs {
-        let vhids = carp
-            .get_all(&dev)?
-            .into_iter()
-            .filter_map(|i| {
-                Some(KernelVhid {
-                    vhid: u8::try_from(i.vhid).ok()?,
-                    advbase: u8::try_from(i.advbase).unwrap_or(0),
-                    advskew: u8::try_from(i.advskew).unwrap_or(0),
-                    state: state_of(i.state),
-                    key_set: i.key_set,
-                    peer: i.peer.filter(|p| *p != MCAST_PEER && !p.is_unspecified()),
-                    peer6: i.peer6.filter(|p| *p != MCAST_PEER6 && !p.is_unspecified()),
-                })
-            })
-            .collect();
-        interfaces.insert(
-            dev,
-            KernelInterface {
-                vhids,
-                addresses: list,
-            },
-        );
-    }
-    Ok(KernelState {
-        interfaces,
-        sysctl: sysctls::read()?,
-    })
+fn socket(family: Family) -> Result<Socket, Errno> {
+    let domain = match family {
+        Family::Inet => Domain::IPV4,
+        Family::Inet6 => Domain::IPV6,
+    };
+    Socket::new(domain, Type::DGRAM, None).map_err(from_io)
 }
 
-/// Run the plan's steps in order; the first failure stops it.
-pub fn execute(plan: &Plan) -> Result<Vec<usize>, ApplyError> {
-    let total = plan.steps.len();
-    let mut applied = Vec::new();
-    let mut carp: Option<carp::Carp> = None;
-    for (index, step) in plan.steps.iter().enumerate() {
-        if let Err(e) = run_step(&mut carp, step) {
-            return Err(ApplyError {
-                index,
-                total,
-                command: step.command(),
-                reason: e.to_string(),
-                applied: applied
-                    .iter()
-                    .map(|i: &usize| plan.steps[*i].command())
-                    .collect(),
+/// `IOCPARM_LEN(request)` (sys/ioccom.h).
+fn ioc_len(request: u64) -> usize {
+    ((request >> 16) & 0x1fff) as usize
+}
+
+impl Sys for FreeBsd {
+    fn netlink(&self, timeout: Duration) -> Result<Box<dyn Datagram>, Errno> {
+        let sock = Socket::new(
+            Domain::from(AF_NETLINK_FREEBSD),
+            Type::RAW,
+            Some(Protocol::from(NETLINK_GENERIC)),
+        )
+        .map_err(from_io)?;
+        sock.set_read_timeout(Some(timeout)).map_err(from_io)?;
+        Ok(Box::new(SocketDatagram(sock)))
+    }
+
+    fn ioctl(&self, family: Family, request: u64, arg: &mut [u8]) -> Result<(), Errno> {
+        if arg.len() != ioc_len(request) {
+            return Err(Errno(libc::EINVAL));
+        }
+        let sock = socket(family)?;
+        // SAFETY: the kernel reads (and for _IOWR writes back) IOCPARM_LEN(request) bytes at
+        // `arg`, which is exactly arg.len() (checked above) and borrowed for the whole call.
+        let rc =
+            unsafe { libc::ioctl(sock.as_raw_fd(), request as libc::c_ulong, arg.as_mut_ptr()) };
+        if rc < 0 { Err(last_errno()) } else { Ok(()) }
+    }
+
+    fn ioctl_ifr_data(
+        &self,
+        request: u64,
+        ifname: &[u8; IFNAMSIZ],
+        data: &mut [u8],
+    ) -> Result<(), Errno> {
+        // SIOCGVH copies out carpr_count records: never let it write past `data`.
+        let count = data
+            .get(..4)
+            .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+        let records = usize::try_from(count).unwrap_or(0).max(1);
+        if data.len() < records * core::mem::size_of::<abi::CarpReq>() {
+            return Err(Errno(libc::EINVAL));
+        }
+        let mut ifr = IfReqData {
+            ifr_name: *ifname,
+            ifr_data: data.as_mut_ptr().cast(),
+            _union_rest: [0; 8],
+        };
+        let sock = socket(Family::Inet)?;
+        // SAFETY: the request takes a 32-byte struct ifreq (layout asserted in native::abi);
+        // ifr_data points at `data`, which holds at least carpr_count 40-byte records (checked
+        // above) for SIOCGVH's copyout, and one for SIOCSVH's copyin; both live across the call.
+        let rc = unsafe {
+            libc::ioctl(
+                sock.as_raw_fd(),
+                request as libc::c_ulong,
+                &mut ifr as *mut IfReqData,
+            )
+        };
+        if rc < 0 { Err(last_errno()) } else { Ok(()) }
+    }
+
+    fn sysctl_read(&self, name: &str, buf: &mut [u8]) -> Result<usize, Errno> {
+        let cname = std::ffi::CString::new(name).map_err(|_| Errno(libc::EINVAL))?;
+        let mut len: libc::size_t = buf.len();
+        // SAFETY: sysctlbyname writes at most `len` (= buf.len()) bytes into `buf` and the
+        // length it wrote into `len`; both outlive the call.
+        let rc = unsafe {
+            libc::sysctlbyname(
+                cname.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                &mut len,
+                std::ptr::null(),
+                0,
+            )
+        };
+        if rc < 0 { Err(last_errno()) } else { Ok(len) }
+    }
+
+    fn sysctl_write(&self, name: &str, value: &[u8]) -> Result<(), Errno> {
+        let cname = std::ffi::CString::new(name).map_err(|_| Errno(libc::EINVAL))?;
+        // SAFETY: sysctlbyname reads value.len() bytes from `value` and writes nothing back
+        // (oldp is NULL).
+        let rc = unsafe {
+            libc::sysctlbyname(
+                cname.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                value.as_ptr().cast(),
+                value.len(),
+            )
+        };
+        if rc < 0 { Err(last_errno()) } else { Ok(()) }
+    }
+
+    fn getifaddrs(&self) -> Result<Vec<IfaddrsEntry>, Errno> {
+        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+        // SAFETY: getifaddrs fills `head` with a list we own until freeifaddrs below.
+        if unsafe { libc::getifaddrs(&mut head) } != 0 {
+            return Err(last_errno());
+        }
+        let mut out = Vec::new();
+        let mut cur = head;
+        while !cur.is_null() {
+            // SAFETY: `cur` is a node of the list getifaddrs returned, not yet freed.
+            let ifa = unsafe { &*cur };
+            cur = ifa.ifa_next;
+            if ifa.ifa_name.is_null() {
+                continue;
+            }
+            // SAFETY: ifa_name is a NUL-terminated string inside the list.
+            let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) }
+                .to_string_lossy()
+                .into_owned();
+            out.push(IfaddrsEntry {
+                name,
+                flags: ifa.ifa_flags,
+                addr: sockaddr_bytes(ifa.ifa_addr),
+                netmask: sockaddr_bytes(ifa.ifa_netmask),
+                data: (!ifa.ifa_data.is_null()).then(|| {
+                    let mut head = [0u8; 8];
+                    // SAFETY: on FreeBSD ifa_data points at a struct if_data (for links and
+                    // for addresses), which is far longer than its 8-byte head.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            ifa.ifa_data.cast::<u8>(),
+                            head.as_mut_ptr(),
+                            8,
+                        )
+                    };
+                    head
+                }),
             });
         }
-        applied.push(index);
+        // SAFETY: `head` came from getifaddrs; nothing borrowed from it outlives this.
+        unsafe { libc::freeifaddrs(head) };
+        Ok(out)
     }
-    Ok(applied)
-}
 
-/// The carp(4) handle, opened on first use (plans that only touch addresses never open it).
-fn carp_handle(carp: &mut Option<carp::Carp>) -> Result<&mut carp::Carp, FreebsdError> {
-    if carp.is_none() {
-        *carp = Some(carp::Carp::open()?);
+    fn devd_connect(&self, path: &str) -> Result<Box<dyn Datagram>, Errno> {
+        let sock = Socket::new(Domain::UNIX, Type::SEQPACKET, None).map_err(from_io)?;
+        sock.connect(&SockAddr::unix(path).map_err(from_io)?)
+            .map_err(from_io)?;
+        Ok(Box::new(SocketDatagram(sock)))
     }
-    match carp {
-        Some(c) => Ok(c),
-        None => unreachable!("set just above"),
-    }
-}
 
-fn run_step(carp: &mut Option<carp::Carp>, step: &Step) -> Result<(), FreebsdError> {
-    match step {
-        Step::SetVhid {
-            device,
-            vhid,
-            advbase,
-            advskew,
-            key,
-            ..
-        } => carp_handle(carp)?.set(&CarpSet {
-            ifname: device.clone(),
-            vhid: *vhid,
-            advbase: *advbase,
-            advskew: *advskew,
-            key: key.clone(),
-            peer: None,
-            peer6: None,
-            state: None,
-        }),
-        Step::SetPeers {
-            device,
-            vhid,
-            peer,
-            peer6,
-        } => {
-            let c = carp_handle(carp)?;
-            // Read-modify-write: a SET without advskew would reset it to 0.
-            let (advbase, advskew) = current_timing(c, device, *vhid)?;
-            c.set(&CarpSet {
-                ifname: device.clone(),
-                vhid: *vhid,
-                advbase,
-                advskew,
-                key: None,
-                peer: Some(peer.unwrap_or(MCAST_PEER)),
-                peer6: Some(peer6.unwrap_or(MCAST_PEER6)),
-                state: None,
-            })
+    fn uptime(&self) -> Result<f64, Errno> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec into `ts`, which lives across the call.
+        if unsafe { libc::clock_gettime(libc::CLOCK_UPTIME, &mut ts) } != 0 {
+            return Err(last_errno());
         }
-        Step::AddAddress {
-            device,
-            address,
-            vhid,
-        } => addresses::add(device, *address, *vhid),
-        Step::RemoveAddress {
-            device, address, ..
-        } => addresses::remove(device, *address),
-        Step::Sysctl { name, value, .. } => sysctls::write(name, *value),
+        Ok(ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
     }
 }
 
-/// The current advbase/advskew of a vhid, for a read-modify-write SET.
-fn current_timing(c: &mut carp::Carp, device: &str, vhid: u8) -> Result<(u8, u8), FreebsdError> {
-    let cur = c
-        .get_all(device)?
-        .into_iter()
-        .find(|i| i.vhid == u32::from(vhid))
-        .ok_or_else(|| FreebsdError::NoVhid {
-            device: device.to_string(),
-            vhid,
-        })?;
-    Ok((
-        u8::try_from(cur.advbase).unwrap_or(0),
-        u8::try_from(cur.advskew).unwrap_or(0),
-    ))
-}
-
-/// Carry out one operator action (`carpd maintenance|demote|state|disable|enable`).
-pub fn run_action(action: &Action) -> Result<(), FreebsdError> {
-    match action {
-        // The kernel adds the written value to its total (carp-spec §4).
-        Action::Demotion { delta } => sysctls::write("demotion", *delta),
-        Action::Allow { allow } => sysctls::write("allow", i32::from(*allow)),
-        Action::SetState {
-            device,
-            vhid,
-            state,
-            ..
-        } => {
-            let mut c = carp::Carp::open()?;
-            // A SET without advskew would reset it to 0, so send the current values back.
-            let (advbase, advskew) = current_timing(&mut c, device, *vhid)?;
-            c.set(&CarpSet {
-                ifname: device.clone(),
-                vhid: *vhid,
-                advbase,
-                advskew,
-                key: None,
-                peer: None,
-                peer6: None,
-                state: Some(match state {
-                    ForcedState::Backup => CarpStateReq::Backup,
-                    ForcedState::Master => CarpStateReq::Master,
-                }),
-            })
-        }
+/// The `sa_len` bytes of a sockaddr in the getifaddrs list.
+fn sockaddr_bytes(sa: *const libc::sockaddr) -> Option<Vec<u8>> {
+    if sa.is_null() {
+        return None;
     }
-}
-
-/// Seconds since boot (CLOCK_UPTIME: it never jumps with the wall clock and restarts at 0 at
-/// every boot), for telling a daemon restart from a reboot.
-pub fn uptime() -> Result<f64, FreebsdError> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec into `ts`, which lives across the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_UPTIME, &mut ts) };
-    if rc != 0 {
-        return Err(io_err("clock_gettime(CLOCK_UPTIME)")(
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+    // SAFETY: a non-NULL sockaddr of the list starts with sa_len and holds that many bytes.
+    let len = usize::from(unsafe { (*sa).sa_len });
+    let mut bytes = vec![0u8; len];
+    // SAFETY: see above; `bytes` has room for exactly `len` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(sa.cast::<u8>(), bytes.as_mut_ptr(), len) };
+    Some(bytes)
 }
