@@ -7,9 +7,11 @@
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod defguard;
 pub mod engine;
 pub mod fsutil;
 pub mod hooks;
+pub mod host;
 pub mod logging;
 pub mod native;
 pub mod operator;

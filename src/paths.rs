@@ -17,6 +17,19 @@ const DEFAULT_HOOKS_DIR: &str = "/etc/carpd/hooks.d";
 
 const DEFAULT_RUN_DIR: &str = "/var/run/carpd";
 
+/// The Defguard action's settings and the action itself (`scripts/stage-install` installs
+/// the actions under share/carpd/hooks; the OPNsense plugin puts its copy among core's hooks).
+#[cfg(any(target_os = "freebsd", target_os = "macos"))]
+const DEFAULT_DEFGUARD_CONF: &str = "/usr/local/etc/carpd/defguard-gateway.conf";
+#[cfg(not(any(target_os = "freebsd", target_os = "macos")))]
+const DEFAULT_DEFGUARD_CONF: &str = "/etc/carpd/defguard-gateway.conf";
+#[cfg(any(target_os = "freebsd", target_os = "macos"))]
+const DEFAULT_DEFGUARD_ACTION: &str = "/usr/local/share/carpd/hooks/defguard-gateway";
+#[cfg(not(any(target_os = "freebsd", target_os = "macos")))]
+const DEFAULT_DEFGUARD_ACTION: &str = "/usr/share/carpd/hooks/defguard-gateway";
+/// Where the os-carpd plugin installs the action on OPNsense.
+pub const OPNSENSE_DEFGUARD_ACTION: &str = "usr/local/etc/rc.syshook.d/carp/50-defguard-gateway";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Paths {
     pub run_dir: PathBuf,
@@ -56,4 +69,10 @@ pub fn default_state_dir() -> &'static str {
 }
 pub fn default_hooks_dir() -> &'static str {
     DEFAULT_HOOKS_DIR
+}
+pub fn default_defguard_conf() -> &'static str {
+    DEFAULT_DEFGUARD_CONF
+}
+pub fn default_defguard_action() -> &'static str {
+    DEFAULT_DEFGUARD_ACTION
 }

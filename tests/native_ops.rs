@@ -9,7 +9,7 @@ use carpd::config::{HaSettings, Model, VipMode};
 use carpd::control::{ForcedState, Request};
 use carpd::native::demotion_record::{self, DemotionRecord};
 use carpd::native::kernel::KernelState;
-use carpd::native::ops::{self, Action, Context, OpsError, OpsPlan};
+use carpd::native::ops::{self, Action, Context, FlagOwner, OpsError, OpsPlan};
 use carpd::native::{Ledger, Step, plan_for_daemon, plan_with_ledger, report_with_operator};
 use carpd::operator::{OperatorError, OperatorState, Persist};
 use carpd::proto::State;
@@ -88,6 +88,7 @@ fn step(
     req: Request,
 ) -> (OperatorState, KernelState, ops::Change) {
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model,
         operator: op,
         kernel,
@@ -132,7 +133,7 @@ fn clear(name: &str) -> Request {
 }
 
 fn kernel_part(model: &Model, op: &OperatorState, k: &KernelState) -> i32 {
-    ops::breakdown(op, model, k.sysctl.demotion)
+    ops::breakdown(op, model, FlagOwner::Carpd, k.sysctl.demotion)
         .get("kernel")
         .copied()
         .unwrap_or(0)
@@ -181,7 +182,7 @@ fn maintenance_leave_removes_exactly_240_and_keeps_other_demotions() {
     assert_eq!(c.answer["demotion"], 290);
     assert_eq!(c.answer["maintenance"], false);
     assert_eq!(
-        ops::breakdown(&next, &m, after.sysctl.demotion),
+        ops::breakdown(&next, &m, FlagOwner::Carpd, after.sysctl.demotion),
         BTreeMap::from([
             ("kernel".to_string(), 240),
             ("service:openvpn".to_string(), 50)
@@ -203,9 +204,10 @@ fn config_xml_maintenance_counts_once_and_cannot_be_left_from_the_cli() {
     m.maintenance = true;
     let k = fixture("ops-restart"); // 240 in the kernel: config.xml's maintenance
     let op = OperatorState::default();
-    assert_eq!(ops::carpd_demotion(&op, &m), 240);
+    assert_eq!(ops::carpd_demotion(&op, &m, FlagOwner::Carpd), 240);
     assert_eq!(kernel_part(&m, &op, &k), 0);
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &op,
         kernel: &k,
@@ -218,7 +220,7 @@ fn config_xml_maintenance_counts_once_and_cannot_be_left_from_the_cli() {
     let c = ops::maintenance(&ctx, true, true).unwrap();
     assert!(c.plan.is_empty());
     assert_eq!(c.persist, Some(Persist::Maintenance(true)));
-    let r = report_with_operator(&m, &k, &op);
+    let r = report_with_operator(&m, &k, &op, FlagOwner::Carpd);
     assert!(r.carp.maintenance);
     assert_eq!(
         r.carp.demotions,
@@ -259,6 +261,7 @@ fn named_demotions_are_deltas() {
     assert!(c.plan.is_empty());
 
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &op,
         kernel: &k,
@@ -307,6 +310,7 @@ fn forced_state_is_a_set_per_selected_vhid() {
     let m = model();
     let k = fixture("steady"); // vhid 1 MASTER, vhid 2 BACKUP
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
@@ -356,6 +360,7 @@ fn forced_state_keeps_unicast_peers_in_the_rendered_command_and_skips_init() {
     let m = model();
     let k = fixture("unicast-peer");
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
@@ -368,6 +373,7 @@ fn forced_state_keeps_unicast_peers_in_the_rendered_command_and_skips_init() {
 
     let k = fixture("ops-demoted-ifdown"); // vhid 2 INIT
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
@@ -378,6 +384,7 @@ fn forced_state_keeps_unicast_peers_in_the_rendered_command_and_skips_init() {
 
     let k = fixture("ops-reboot"); // configured, not in the kernel
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
@@ -421,6 +428,7 @@ fn status_reload_and_replay_are_not_kernel_plans() {
     let m = model();
     let k = fixture("steady");
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
@@ -454,7 +462,7 @@ impl Dirs {
         let record = DemotionRecord::load(&self.run_dir());
         let recorded = demotion_record::written_this_boot(&record, uptime);
         let r = ops::reconcile(
-            ops::carpd_demotion(&op, m),
+            ops::carpd_demotion(&op, m, FlagOwner::Carpd),
             recorded,
             kernel.sysctl.demotion,
         )
@@ -490,6 +498,7 @@ fn persistent_maintenance_across_restart_and_reboot() {
     // `carpd maintenance enter --persistent`: saved first, then +240, record raised.
     let ctx_kernel = k.clone();
     let ctx = Context {
+        owner: FlagOwner::Carpd,
         model: &m,
         operator: &OperatorState::default(),
         kernel: &ctx_kernel,
@@ -589,7 +598,7 @@ fn status_breaks_the_total_down() {
     let k = fixture("ops-demoted-ifdown");
     let mut op = maintenance_on();
     op.demote("service:openvpn", 50).unwrap();
-    let r = report_with_operator(&m, &k, &op);
+    let r = report_with_operator(&m, &k, &op, FlagOwner::Carpd);
     assert_eq!(r.engine, "native");
     assert_eq!(r.carp.demotion, 530);
     assert!(r.carp.maintenance);
@@ -613,15 +622,15 @@ fn status_breaks_the_total_down() {
 
 #[test]
 fn the_daemon_view_adds_devd_transitions_and_hook_results_to_the_kernel_report() {
-    use carpd::native::{Followed, add_daemon_view};
-    use carpd::status::HookResult;
+    use carpd::native::add_daemon_view;
+    use carpd::status::{HookResult, Transitions};
     let m = model();
     let k = fixture("steady");
-    let mut report = report_with_operator(&m, &k, &OperatorState::default());
+    let mut report = report_with_operator(&m, &k, &OperatorState::default(), FlagOwner::Carpd);
     // devd said vtnet0 vhid 1 went BACKUP -> MASTER, then MASTER -> BACKUP.
-    let mut seen = Followed::default();
-    seen.record(State::Backup, State::Master, 100.0);
-    seen.record(State::Master, State::Backup, 160.5);
+    let mut seen = Transitions::default();
+    seen.record("BACKUP", "MASTER", "", 100.0);
+    seen.record("MASTER", "BACKUP", "", 160.5);
     let followed = std::collections::HashMap::from([(("vtnet0".to_string(), 1u8), seen)]);
     let hook = HookResult {
         hook: "50-defguard-gateway".into(),
@@ -646,6 +655,8 @@ fn the_daemon_view_adds_devd_transitions_and_hook_results_to_the_kernel_report()
         (last.from.as_str(), last.to.as_str(), last.at),
         ("MASTER", "BACKUP", 160.5)
     );
+    assert_eq!(v1.history.len(), 2);
+    assert_eq!(v1.history[0].to, "MASTER");
     assert_eq!(v1.hooks, [hook]);
     // A vhid devd never reported on: counted from the daemon's start, so 0, not unknown.
     let v2 = &report.vhids[1];

@@ -94,6 +94,8 @@ const SHELL_FILES: &[&str] = &[
     "actions/log-transition",
     "actions/TEMPLATE",
     "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway",
+    "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-carpd",
+    "plugin/net/carpd/src/opnsense/scripts/OPNsense/Carpd/sync",
     "scripts/stage-install",
     "scripts/gen-cargo-crates",
 ];
@@ -122,6 +124,8 @@ fn shell_files_parse_and_pass_shellcheck() {
         "actions/log-transition",
         "actions/TEMPLATE",
         "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway",
+        "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-carpd",
+        "plugin/net/carpd/src/opnsense/scripts/OPNsense/Carpd/sync",
         "scripts/stage-install",
         "scripts/gen-cargo-crates",
     ] {
@@ -151,8 +155,26 @@ fn plugin_hook_is_the_shipped_action() {
 
 const PLUGIN_INC: &str = "plugin/net/carpd/src/etc/inc/plugins.inc.d/carpd.inc";
 
+/// `[section]` → `command` of one of the plugin's actions files (configd's own runner is
+/// exercised on them in kernel-model/tests/opnsense_plugin.rs).
+fn action_commands(file: &str) -> BTreeMap<String, String> {
+    let text = read(&format!(
+        "plugin/net/carpd/src/opnsense/service/conf/actions.d/{file}"
+    ));
+    let mut out = BTreeMap::new();
+    let mut section = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = Some(name.to_string());
+        } else if let (Some(s), Some(cmd)) = (&section, line.strip_prefix("command:")) {
+            out.insert(s.clone(), cmd.to_string());
+        }
+    }
+    out
+}
+
 #[test]
-fn plugin_inc_lints_and_registers_service_and_syslog() {
+fn plugin_inc_lints_and_registers_service_syslog_and_sync() {
     require_tool("php", "php-cli");
     let o = Command::new("php")
         .arg("-l")
@@ -160,23 +182,49 @@ fn plugin_inc_lints_and_registers_service_and_syslog() {
         .output()
         .unwrap();
     assert!(o.status.success(), "php -l {PLUGIN_INC}:\n{}", show(&o));
+    let inc = read(PLUGIN_INC);
+    assert!(
+        inc.contains("Redistribution and use in source and binary forms"),
+        "{PLUGIN_INC} carries the BSD-2 licence header"
+    );
 
-    // Run the hooks with the two core functions they use replaced, once with a carp VIP and
-    // once with only an IP alias.
-    let run = |vips: &str| -> serde_json::Value {
+    // Run the hooks with core's config_read_array replaced by one over a fixed config that,
+    // like core's, vivifies nothing when its last argument is false.
+    let run = |config: &str| -> serde_json::Value {
         let script = format!(
             r#"if (!function_exists('gettext')) {{ function gettext($s) {{ return $s; }} }}
-function config_read_array($a, $b) {{ return {vips}; }}
+$config = {config};
+$vivified = false;
+function &config_read_array(...$keys) {{
+    global $config, $vivified;
+    $insert = true;
+    if (is_bool(end($keys))) {{ $insert = array_pop($keys); }}
+    $cur = &$config;
+    foreach ($keys as $k) {{
+        if (!isset($cur[$k]) || !is_array($cur[$k])) {{
+            if (!$insert) {{ $none = []; return $none; }}
+            $vivified = true;
+            $cur[$k] = [];
+        }}
+        $cur = &$cur[$k];
+    }}
+    return $cur;
+}}
 require '{inc}';
-echo json_encode(['services' => carpd_services(), 'syslog' => carpd_syslog()]);"#,
+echo json_encode(['services' => carpd_services(), 'syslog' => carpd_syslog(),
+    'sync' => carpd_xmlrpc_sync(), 'vivified' => $vivified]);"#,
             inc = root().join(PLUGIN_INC).display()
         );
         let o = Command::new("php").arg("-r").arg(&script).output().unwrap();
         assert!(o.status.success(), "php:\n{}", show(&o));
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)))
     };
-    let with =
-        run("[['mode' => 'ipalias', 'subnet' => '192.0.2.9'], ['mode' => 'carp', 'vhid' => '1']]");
+    let carp = "['virtualip' => ['vip' => [['mode' => 'ipalias', 'subnet' => '192.0.2.9'], ['mode' => 'carp', 'vhid' => '1']]]]";
+    let with = run(carp);
+    assert_eq!(
+        with["vivified"], false,
+        "reads must not create config paths"
+    );
     let svc = &with["services"][0];
     assert_eq!(svc["name"], "carpd");
     assert_eq!(svc["pidfile"], "/var/run/carpd/supervisor.pid");
@@ -184,220 +232,31 @@ echo json_encode(['services' => carpd_services(), 'syslog' => carpd_syslog()]);"
         read("rc.d/carpd").contains("pidfile=/var/run/carpd/supervisor.pid"),
         "the dashboard reads the pidfile the rc.d script writes"
     );
-    let actions = parse_actions();
+    let actions = action_commands("actions_carpd.conf");
     for verb in ["start", "stop", "restart"] {
         let call = svc["configd"][verb][0].as_str().unwrap();
         let section = call
-            .strip_prefix("carp ")
-            .unwrap_or_else(|| panic!("configd {verb} must be a `carp` action: {call}"));
-        let act = actions.get(section).unwrap_or_else(|| {
-            panic!("carpd.inc uses `configctl {call}`, not in actions_carp.conf")
-        });
-        assert_eq!(act["command"], format!("/usr/local/etc/rc.d/carpd {verb}"));
+            .strip_prefix("carpd ")
+            .unwrap_or_else(|| panic!("configd {verb} must be a `carpd` action: {call}"));
+        assert_eq!(
+            actions.get(section).map(String::as_str),
+            Some(format!("/usr/local/etc/rc.d/carpd {verb}").as_str()),
+            "carpd.inc uses `configctl {call}`"
+        );
     }
     assert_eq!(
         with["syslog"]["carpd"]["facility"],
         serde_json::json!(["carpd", "carpd-hook"])
     );
-    let without = run("[['mode' => 'ipalias', 'subnet' => '192.0.2.9']]");
+    assert_eq!(with["sync"][0]["section"], "OPNsense.carpd");
+    let without =
+        run("['virtualip' => ['vip' => [['mode' => 'ipalias', 'subnet' => '192.0.2.9']]]]");
     assert_eq!(without["services"], serde_json::json!([]));
-}
-
-// ---------------------------------------------------------------------------------------
-// configd actions
-
-const ACTIONS_CONF: &str = "plugin/net/carpd/src/opnsense/service/conf/actions.d/actions_carp.conf";
-
-/// The file as configd's RawConfigParser reads it: `[section]`, `key:value` or `key=value`,
-/// full-line `#`/`;` comments. Duplicates are errors there too.
-fn parse_actions() -> BTreeMap<String, BTreeMap<String, String>> {
-    let text = read(ACTIONS_CONF);
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            assert!(
-                out.insert(name.to_string(), BTreeMap::new()).is_none(),
-                "{ACTIONS_CONF}:{}: duplicate section [{name}]",
-                n + 1
-            );
-            current = Some(name.to_string());
-            continue;
-        }
-        let section = current
-            .as_ref()
-            .unwrap_or_else(|| panic!("{ACTIONS_CONF}:{}: key before any section", n + 1));
-        let split = line
-            .find([':', '='])
-            .unwrap_or_else(|| panic!("{ACTIONS_CONF}:{}: not key:value: {raw}", n + 1));
-        let (k, v) = (line[..split].trim(), line[split + 1..].trim());
-        let sec = out.get_mut(section).unwrap();
-        assert!(
-            sec.insert(k.to_lowercase(), v.to_string()).is_none(),
-            "{ACTIONS_CONF}:{}: duplicate key {k}",
-            n + 1
-        );
-    }
-    out
-}
-
-/// Builds the shell command exactly as configd does: `command`, then `parameters` with every
-/// `%s` replaced by one single-quoted argument (missing ones become ''), or the bare command
-/// when no argument is given (older configd drops `parameters` then).
-fn configd_command(act: &BTreeMap<String, String>, args: &[&str]) -> String {
-    let command = act["command"].clone();
-    let params = act.get("parameters").cloned().unwrap_or_default();
-    if args.is_empty() {
-        return command;
-    }
-    let slots = params.matches("%s").count();
-    assert!(args.len() <= slots, "configd answers `Parameter mismatch`");
-    let mut quoted: Vec<String> = args
-        .iter()
-        .map(|a| format!("'{}'", a.replace('\'', "'\"'\"'")))
-        .collect();
-    quoted.resize(slots, "''".to_string());
-    let mut out = params.clone();
-    for q in quoted {
-        out = out.replacen("%s", &q, 1);
-    }
-    format!("{command} {out}")
-}
-
-/// What an operator types after `configctl carp <section words>`, per action.
-fn sample_arguments(section: &str) -> Vec<Vec<&'static str>> {
-    match section {
-        "maintenance" => vec![vec!["enter"], vec!["leave"]],
-        "demote" | "demote_persistent" => vec![
-            vec!["service:openvpn", "+50"],
-            vec!["service:openvpn", "-50"],
-            vec!["wan-gw", "clear"],
-        ],
-        "state" => vec![vec!["backup"], vec!["master"]],
-        "state_vhid" => vec![vec!["master", "2"], vec!["backup", "255"]],
-        _ => vec![vec![]],
-    }
-}
-
-#[test]
-fn configd_actions_name_real_carpd_commands() {
-    let actions = parse_actions();
-    // The commands the plugin promises (configctl carp <words>).
-    for needed in [
-        "status",
-        "maintenance",
-        "demote",
-        "demote_persistent",
-        "state",
-        "state_vhid",
-        "apply",
-        "check",
-        "hooks.replay",
-        "start",
-        "stop",
-        "restart",
-    ] {
-        assert!(
-            actions.contains_key(needed),
-            "actions_carp.conf lacks [{needed}]"
-        );
-    }
-    // configd keeps two levels: `a` and `a.b` cannot both be actions.
-    for name in actions.keys() {
-        if let Some((head, _)) = name.split_once('.') {
-            assert!(
-                !actions.contains_key(head),
-                "[{head}] and [{name}] collide in configd's action map"
-            );
-            assert!(
-                !name[head.len() + 1..].contains('.'),
-                "configd supports two levels: {name}"
-            );
-        }
-    }
-    assert!(actions["status"]["command"].ends_with("carpd status --json"));
-
-    let tmp = TempDir::new("configd");
-    let argv_file = tmp.path().join("argv");
-    // Stands in for /usr/local/bin/carpd: records the argv the shell hands it, NUL-separated.
-    let recorder = tmp.path().join("carpd");
-    write_exec(
-        &recorder,
-        &format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{}'\n",
-            argv_file.display()
-        ),
-    );
-    for (section, act) in &actions {
-        let kind = act
-            .get("type")
-            .unwrap_or_else(|| panic!("[{section}] has no type"));
-        assert!(
-            kind == "script" || kind == "script_output",
-            "[{section}] type {kind}"
-        );
-        assert!(
-            act.get("message").is_some_and(|m| !m.is_empty()),
-            "[{section}] has no message (configd logs it)"
-        );
-        let command = &act["command"];
-        if let Some(verb) = command.strip_prefix("/usr/local/etc/rc.d/carpd ") {
-            let verb = verb.trim_end_matches("; true");
-            assert!(
-                ["start", "stop", "restart", "status"].contains(&verb),
-                "[{section}] rc.d verb {verb}"
-            );
-            continue;
-        }
-        assert!(
-            command.starts_with("/usr/local/bin/carpd "),
-            "[{section}] runs neither carpd nor its rc.d script: {command}"
-        );
-        for args in sample_arguments(section) {
-            let line = configd_command(act, &args)
-                .replace("/usr/local/bin/carpd", &recorder.display().to_string());
-            let _ = fs::remove_file(&argv_file);
-            let o = Command::new("sh").arg("-c").arg(&line).output().unwrap();
-            assert!(o.status.success(), "[{section}] `{line}`:\n{}", show(&o));
-            let raw = fs::read(&argv_file).unwrap_or_else(|_| panic!("[{section}] ran no carpd"));
-            let argv: Vec<String> = raw
-                .split(|b| *b == 0)
-                .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8(s.to_vec()).unwrap())
-                .collect();
-            // The whole command line parses, values included ...
-            let mut full = vec!["carpd".to_string()];
-            full.extend(argv.iter().cloned());
-            if let Err(e) = carpd::cli::Cli::try_parse_from(&full) {
-                panic!(
-                    "configctl carp {section} {args:?} gives `{}`: {e}",
-                    full.join(" ")
-                );
-            }
-            // ... and the real binary knows that subcommand and those options.
-            let o = Command::new(CARPD)
-                .args(&argv)
-                .arg("--help")
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "carpd {} --help:\n{}",
-                argv.join(" "),
-                show(&o)
-            );
-            if section != "check" {
-                assert!(
-                    argv.contains(&"--json".to_string()),
-                    "[{section}] must answer JSON"
-                );
-            }
-        }
-    }
+    let disabled = run(&format!(
+        "array_merge({carp}, ['OPNsense' => ['carpd' => ['general' => ['enabled' => '0']]]])"
+    ));
+    assert_eq!(disabled["services"], serde_json::json!([]));
+    assert_eq!(run("[]")["vivified"], false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -428,18 +287,29 @@ fn port_and_plugin_makefiles_have_what_the_frameworks_need() {
         "PLUGIN_DEPENDS=\t\tcarpd",
         "PLUGIN_MAINTAINER=",
         "PLUGIN_WWW=",
+        "PLUGIN_LICENSE=\t\tBSD2CLAUSE",
         ".include \"../../Mk/plugins.mk\"",
     ] {
         assert!(plugin.contains(needed), "plugin Makefile lacks `{needed}`");
     }
+    for needed in [
+        "LICENSE=\tBSD2CLAUSE",
+        "LICENSE_FILE=\t${WRKSRC}/LICENSE",
+        "${STRIP_CMD} ${STAGEDIR}${PREFIX}/bin/carpd",
+    ] {
+        assert!(port.contains(needed), "port/Makefile lacks `{needed}`");
+    }
+    assert_eq!(read("LICENSE"), read("plugin/net/carpd/LICENSE"));
+    assert!(read("LICENSE").starts_with("BSD 2-Clause License"));
+    assert!(read("Cargo.toml").contains("license = \"BSD-2-Clause\""));
+    // The rc.d script finds carpd where the port installed it (USE_RC_SUBR fills %%PREFIX%%).
+    assert!(read("port/files/carpd.in").contains("carpd_bin=%%PREFIX%%/bin/carpd"));
     assert!(!read("plugin/net/carpd/pkg-descr").trim().is_empty());
     assert!(!read("port/pkg-descr").trim().is_empty());
-    // On OPNsense core runs the hooks; carpd must not run them a second time.
-    let rcconf = read("plugin/net/carpd/src/opnsense/service/templates/OPNsense/Carpd/rc.conf.d");
-    assert!(rcconf.contains("carpd_flags=\"--no-hooks\""));
     assert_eq!(
         read("plugin/net/carpd/src/opnsense/service/templates/OPNsense/Carpd/+TARGETS").trim(),
-        "rc.conf.d:/etc/rc.conf.d/carpd"
+        "rc.conf.d:/etc/rc.conf.d/carpd\n\
+         defguard-gateway.conf:/usr/local/etc/carpd/defguard-gateway.conf"
     );
 }
 
@@ -821,7 +691,7 @@ fn defguard_gateway_link_mode_follows_the_role() {
     bench.conf("# Defguard public VIP\nvhid = 3\ninterface=\"wg7\"\n");
     let (out, calls) = bench.run("defguard-gateway", &["3@vtnet0", "MASTER"], &[]);
     assert!(out.status.success(), "{}", show(&out));
-    assert_eq!(changes(&calls), ["ifconfig wg7 up"]);
+    assert_eq!(changes(&calls), ["ifconfig wg7", "ifconfig wg7 up"]);
     assert!(
         calls.contains(
             &"logger -t carpd-hook -p daemon.notice -- defguard-gateway: 3@vtnet0 MASTER: wg7 up"
@@ -841,14 +711,22 @@ fn defguard_gateway_link_mode_follows_the_role() {
     // Other VHIDs are not ours.
     let (out, calls) = bench.run("defguard-gateway", &["4@vtnet0", "MASTER"], &[]);
     assert!(out.status.success() && calls.is_empty(), "{calls:?}");
-    // An interface that is not there yet is already down; one that will not come up is an error.
-    let (out, calls) = bench.run(
-        "defguard-gateway",
-        &["3@vtnet0", "BACKUP"],
-        &[("STANDIN_IF_EXISTS", "1")],
-    );
-    assert!(out.status.success(), "{}", show(&out));
-    assert_eq!(changes(&calls), ["ifconfig wg7"]);
+    // An interface that is not there yet is already down, and comes up when the gateway
+    // creates it (carpd runs the action again then): a logged wait, no error. One that exists
+    // and will not come up is an error.
+    for state in ["BACKUP", "MASTER"] {
+        let (out, calls) = bench.run(
+            "defguard-gateway",
+            &["3@vtnet0", state],
+            &[("STANDIN_IF_EXISTS", "1")],
+        );
+        assert!(out.status.success(), "{}", show(&out));
+        assert_eq!(changes(&calls), ["ifconfig wg7"]);
+        assert!(
+            calls.iter().any(|c| c.contains("wg7 does not exist")),
+            "{calls:?}"
+        );
+    }
     let (out, calls) = bench.run(
         "defguard-gateway",
         &["3@vtnet0", "MASTER"],
@@ -866,7 +744,45 @@ fn defguard_gateway_link_mode_follows_the_role() {
     let (_, calls) = bench.run("defguard-gateway", &["3@vtnet0", "MASTER"], &[]);
     assert!(calls.is_empty(), "{calls:?}");
     let (_, calls) = bench.run("defguard-gateway", &["3@vtnet1", "MASTER"], &[]);
-    assert_eq!(changes(&calls), ["ifconfig wg0 up"]);
+    assert_eq!(changes(&calls), ["ifconfig wg0", "ifconfig wg0 up"]);
+
+    // The gateway's own config names its interface; enabled=0 turns the action off.
+    let toml = bench.dir.path().join("gateway.toml");
+    fs::write(
+        &toml,
+        "# gateway\nifname = \"wg5\"\n[ipv4]\nifname = \"no\"\n",
+    )
+    .unwrap();
+    bench.conf(&format!("vhid=3\ngateway_config={}\n", toml.display()));
+    let (_, calls) = bench.run("defguard-gateway", &["3@vtnet0", "MASTER"], &[]);
+    assert_eq!(changes(&calls), ["ifconfig wg5", "ifconfig wg5 up"]);
+    bench.conf("enabled=0\nvhid=3\n");
+    let (out, calls) = bench.run("defguard-gateway", &["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+}
+
+#[test]
+fn defguard_gateway_finds_its_vip_by_uuid() {
+    let bench = Bench::new();
+    // carpd itself says which VHID holds the VIP (`carpd show --vip`), from this config.xml.
+    let config = root().join("tests/fixtures/config/opnsense-current.xml");
+    let env = [("CARPD", CARPD), ("CARPD_CONFIG", config.to_str().unwrap())];
+    bench.conf("vip=0b9d4c1e-3333-4c2a-9a55-000000000003\n");
+    let (out, calls) = bench.run("defguard-gateway", &["1@vtnet0", "MASTER"], &env);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(changes(&calls), ["ifconfig wg0", "ifconfig wg0 up"]);
+    // The same VHID number on another interface is another VIP.
+    let (_, calls) = bench.run("defguard-gateway", &["1@vtnet1", "MASTER"], &env);
+    assert!(calls.is_empty(), "{calls:?}");
+    bench.conf("vip=0b9d4c1e-ffff-4c2a-9a55-00000000ffff\n");
+    let (out, calls) = bench.run("defguard-gateway", &["1@vtnet0", "MASTER"], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is no CARP VIP in config.xml"),
+        "{}",
+        show(&out)
+    );
+    assert!(changes(&calls).is_empty());
 }
 
 #[test]
@@ -880,6 +796,7 @@ fn defguard_gateway_service_and_restart_modes() {
         [
             "service dg_test status",
             "service dg_test start",
+            "ifconfig wg0",
             "ifconfig wg0 up"
         ]
     );
@@ -891,7 +808,7 @@ fn defguard_gateway_service_and_restart_modes() {
     );
     assert_eq!(
         changes(&calls),
-        ["service dg_test status", "ifconfig wg0 up"]
+        ["service dg_test status", "ifconfig wg0", "ifconfig wg0 up"]
     );
     let (out, calls) = bench.run(
         "defguard-gateway",
@@ -913,7 +830,11 @@ fn defguard_gateway_service_and_restart_modes() {
     let (_, calls) = bench.run("defguard-gateway", &["9@igb0", "MASTER"], &[]);
     assert_eq!(
         changes(&calls),
-        ["service defguard_gateway restart", "ifconfig wg0 up"]
+        [
+            "service defguard_gateway restart",
+            "ifconfig wg0",
+            "ifconfig wg0 up"
+        ]
     );
     // restart mode keeps the gateway running on the backup.
     let (_, calls) = bench.run("defguard-gateway", &["9@igb0", "BACKUP"], &[]);
@@ -933,7 +854,13 @@ fn defguard_gateway_rejects_bad_settings_before_acting() {
         ("vhid=0\n", "vhid must be a number from 1 to 255"),
         ("vhid=9\ncolour=blue\n", "unknown setting 'colour'"),
         ("vhid 9\n", "is not key=value"),
-        ("mode=link\n", "no vhid= set"),
+        ("mode=link\n", "neither vip= nor vhid= is set"),
+        ("vip=not/a uuid\n", "vip must be a uuid"),
+        ("vhid=9\nenabled=yes\n", "enabled must be 0 or 1"),
+        (
+            "vhid=9\ngateway_config=relative.toml\n",
+            "must be an absolute path",
+        ),
     ] {
         bench.conf(conf);
         let (out, calls) = bench.run("defguard-gateway", &["9@igb0", "MASTER"], &[]);
@@ -998,7 +925,7 @@ run_rc_command() {{
     let script = read("rc.d/carpd")
         .replace(". /etc/rc.subr", &format!(". '{}'", subr.display()))
         .replace(
-            "/usr/local/bin/carpd",
+            "%%PREFIX%%/bin/carpd",
             &bin.join("carpd").display().to_string(),
         )
         .replace(

@@ -326,8 +326,10 @@ impl Kernel {
 
     // ---- building the box ---------------------------------------------------------------
 
-    /// Attach an interface (as its driver would: `if_alloc(type)` + `if_attach`).
+    /// Attach an interface (as its driver would: `if_alloc(type)` + `if_attach`, which
+    /// announces `!system=IFNET subsystem=<if> type=ATTACH`, `if_attach_internal`).
     pub fn add_interface(&mut self, name: &str, if_type: u8, flags: u32, link_up: bool) {
+        self.devctl_notify(&format!("!system=IFNET subsystem={name} type=ATTACH\n"));
         let index = self.interfaces.iter().map(|i| i.index).max().unwrap_or(0) + 1;
         self.interfaces.push(Iface {
             name: name.into(),
@@ -765,6 +767,8 @@ impl Kernel {
     // ---- the world around the kernel ----------------------------------------------------
 
     /// The parent's link goes down or up (`carp_linkstate` → `carp_sc_state` per vhid).
+    /// After carp(4), devctl announces it: `!system=IFNET subsystem=<if> type=LINK_UP|LINK_DOWN`
+    /// (`do_link_state_change` in sys/net/if.c).
     pub fn set_link(&mut self, name: &str, up: bool) {
         let Some(ifi) = self.iface_pos(name) else {
             return;
@@ -773,6 +777,10 @@ impl Kernel {
         for vi in 0..self.interfaces[ifi].vhids.len() {
             self.sc_state(ifi, vi);
         }
+        self.devctl_notify(&format!(
+            "!system=IFNET subsystem={name} type={}\n",
+            if up { "LINK_UP" } else { "LINK_DOWN" }
+        ));
     }
 
     /// The interface is destroyed (`if_detach`: its addresses are purged, which detaches and

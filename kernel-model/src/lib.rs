@@ -38,6 +38,7 @@
 //! was not available — the model answers EINVAL, what the generic `ifioctl` path gives).
 
 pub mod boxes;
+pub mod core;
 pub mod errno;
 pub mod ifaddrs;
 pub mod ioctl;

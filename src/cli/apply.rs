@@ -47,6 +47,14 @@ pub fn run(g: &super::Global, a: ApplyArgs) -> anyhow::Result<u8> {
 
     // A plan made against a snapshot is never executed: the live kernel may differ.
     let execute = !a.dry_run && a.kernel_state.is_none();
+    if execute && let Some(o) = g.opnsense() {
+        anyhow::bail!(
+            "refusing to apply on {}: core programs the CARP VIPs (Interfaces: Virtual IPs: \
+             Apply), and carpd would be a second writer; `carpd apply --dry-run` shows where \
+             carp(4) differs from config.xml",
+            o.version
+        );
+    }
     if !execute {
         if !a.dry_run {
             eprintln!("carpd: planned against a snapshot; nothing applied");

@@ -47,7 +47,16 @@ pub fn run(g: &super::Global, a: CheckArgs) -> anyhow::Result<u8> {
             };
             (0, 0, vec![error], Vec::new())
         }
-        Err(e @ LoadError::Io { .. }) => return Err(e.into()),
+        Err(e @ LoadError::Io { .. }) => {
+            let error = Diagnostic {
+                severity: Severity::Error,
+                place: "(file)".to_string(),
+                line: None,
+                message: e.to_string(),
+                hint: "point --config (CARPD_CONFIG) at the firewall's config.xml".to_string(),
+            };
+            (0, 0, vec![error], Vec::new())
+        }
     };
     let usable = errors.is_empty();
     if a.json {

@@ -53,6 +53,16 @@ pub struct Global {
     /// Directory of transition hooks, run as `<hook> <vhid>@<ifname> <STATE>`
     #[arg(long, global = true, env = "CARPD_HOOKS_DIR", default_value = crate::paths::default_hooks_dir())]
     pub hooks_dir: PathBuf,
+    /// Root of the host's own files, where carpd looks to recognise OPNsense (tests point it
+    /// at a staged tree)
+    #[arg(
+        long,
+        global = true,
+        env = "CARPD_HOST_ROOT",
+        default_value = "/",
+        hide = true
+    )]
+    pub host_root: PathBuf,
     /// The kernel the native engine drives: the host's carp(4) on FreeBSD, none elsewhere
     /// (the tests' kernel model passes its own through [`main_with`]).
     #[arg(skip)]
@@ -65,6 +75,11 @@ impl Global {
         self.kernel
             .as_ref()
             .ok_or(crate::native::NativeError::Unavailable)
+    }
+
+    /// The OPNsense host carpd runs on, if it does.
+    pub fn opnsense(&self) -> Option<crate::host::Opnsense> {
+        crate::host::Opnsense::detect(&self.host_root)
     }
 
     /// Whether carp(4) is here and loaded.
@@ -123,16 +138,56 @@ pub fn main() -> ExitCode {
 }
 
 /// The command line with `kernel` as the kernel the native engine drives.
+///
+/// With `--json` every failure is also a `{"status":"failed","reason":…}` line on stdout —
+/// a bad argument or an unreadable config.xml included — because a caller such as configd
+/// reads stdout only.
 pub fn main_with(kernel: Option<Kernel>) -> ExitCode {
-    let mut cli = Cli::parse();
+    let json = std::env::args_os().any(|a| a == "--json");
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            print_failure(&usage_error(&e));
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(e) => e.exit(),
+    };
+    if !matches!(cli.command, Command::Run(_)) {
+        crate::platform::restore_sigpipe();
+    }
     cli.global.kernel = kernel;
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("carpd: {err:#}");
+            if json {
+                print_failure(&format!("{err:#}"));
+            }
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// Exit code of a command line that could not be parsed (clap's own).
+pub const EXIT_USAGE: u8 = 2;
+
+fn print_failure(reason: &str) {
+    println!(
+        "{}",
+        serde_json::json!({ "status": "failed", "reason": reason })
+    );
+}
+
+/// clap's message without its `error: ` prefix and blank lines, usage line kept:
+/// `unrecognized subcommand '' — Usage: carpd maintenance [OPTIONS] <COMMAND>`.
+fn usage_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    lines.join(" — ").trim_start_matches("error: ").to_string()
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {

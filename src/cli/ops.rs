@@ -71,6 +71,9 @@ pub fn maintenance(g: &super::Global, a: MaintenanceAction) -> anyhow::Result<u8
 }
 
 pub fn demote(g: &super::Global, a: DemoteArgs) -> anyhow::Result<u8> {
+    if !crate::operator::valid_name(&a.name) {
+        anyhow::bail!("{}", crate::operator::OperatorError::BadName(a.name));
+    }
     let req = match parse_change(&a.change) {
         Ok(Change::Clear) => Request::Demote {
             name: a.name,

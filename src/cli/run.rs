@@ -41,6 +41,14 @@ pub struct RunArgs {
     /// Native engine: devd's SOCK_SEQPACKET socket to follow for CARP events
     #[arg(long, env = "CARPD_DEVD_SOCKET", default_value = crate::native::devd::SEQPACKET_PIPE)]
     pub devd_socket: std::path::PathBuf,
+    /// Native engine: settings of the Defguard action (its VIP and WireGuard interface); when
+    /// present, the action runs again whenever that interface appears or comes up
+    #[arg(long, env = "CARPD_DEFGUARD_CONF", default_value = crate::paths::default_defguard_conf())]
+    pub defguard_conf: std::path::PathBuf,
+    /// Native engine: the Defguard action to run then (on OPNsense the plugin's
+    /// rc.syshook.d/carp/50-defguard-gateway)
+    #[arg(long, env = "CARPD_DEFGUARD_ACTION")]
+    pub defguard_action: Option<std::path::PathBuf>,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -62,7 +70,8 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
         nix::unistd::daemon(false, false)?;
         Log::syslog(false)
     };
-    let engine = choose_engine(g, a.engine, &log)?;
+    let opnsense = g.opnsense();
+    let engine = choose_engine(g, a.engine, opnsense.as_ref(), &log)?;
     let opts = Options {
         config: g.config.clone(),
         paths: g.paths(),
@@ -85,6 +94,17 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
                 kernel: g.kernel()?.clone(),
                 devd_path: a.devd_socket.clone(),
                 log: log.clone(),
+                defguard: crate::native::DefguardOptions {
+                    conf: a.defguard_conf.clone(),
+                    action: a
+                        .defguard_action
+                        .clone()
+                        .unwrap_or_else(|| match &opnsense {
+                            Some(_) => g.host_root.join(crate::paths::OPNSENSE_DEFGUARD_ACTION),
+                            None => crate::paths::default_defguard_action().into(),
+                        }),
+                },
+                opnsense,
             })
             .inspect_err(|e| log.error(&e.to_string()))?;
             Ok(0)
@@ -92,13 +112,25 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// `auto` = native when carp(4) is there, else userspace; one log line says which and why.
+/// `auto` = native when carp(4) is there, else userspace; one log line says which and why. On
+/// OPNsense only native: core programs carp(4), and a userspace speaker would be a second node.
 fn choose_engine(
     g: &super::Global,
     asked: EngineChoice,
+    opnsense: Option<&crate::host::Opnsense>,
     log: &Log,
 ) -> anyhow::Result<EngineChoice> {
     let carp_loaded = g.carp_loaded();
+    if let Some(o) = opnsense {
+        if asked == EngineChoice::Userspace {
+            anyhow::bail!(
+                "--engine userspace refused: {}",
+                crate::host::userspace_refusal(o)
+            );
+        }
+        log.info(&format!("engine: native ({} runs carp(4))", o.version));
+        return Ok(EngineChoice::Native);
+    }
     let chosen = match asked {
         EngineChoice::Auto if carp_loaded => {
             log.info("engine: native (carp(4) is loaded: net.inet.carp.allow exists)");

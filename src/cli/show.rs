@@ -12,6 +12,10 @@ pub struct ShowArgs {
     /// Print the model as JSON
     #[arg(long)]
     pub json: bool,
+    /// Print only `<vhid>@<device>` of the group holding the VIP with this uuid (exit 1 if
+    /// none does): how the Defguard action finds its VIP
+    #[arg(long, value_name = "UUID", conflicts_with = "json")]
+    pub vip: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -37,6 +41,26 @@ pub fn run(g: &super::Global, a: ShowArgs) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(anyhow::Error::new(e).context(format!("{}", g.config.display()))),
     };
+    if let Some(uuid) = &a.vip {
+        let found = loaded.model.groups.iter().find(|grp| {
+            grp.addresses
+                .iter()
+                .any(|addr| addr.source.as_deref() == Some(uuid.as_str()))
+        });
+        return Ok(match found {
+            Some(grp) => {
+                println!("{}", grp.name());
+                0
+            }
+            None => {
+                eprintln!(
+                    "carpd: no CARP group in {} holds a VIP with uuid {uuid}",
+                    g.config.display()
+                );
+                super::EXIT_FAILED
+            }
+        });
+    }
     if a.json {
         let out = ShowJson {
             model: &loaded.model,

@@ -148,6 +148,14 @@ pub fn reload_refused(err: &crate::config::LoadError) -> (String, serde_json::Va
 
 /// A reload that went through: the line to log and the answer, the same on both engines.
 /// `added`, `changed` and `removed` name VHIDs as `<vhid>@<device>`.
+/// The answer to `hooks replay` when this daemon runs no hooks.
+pub fn hooks_off() -> serde_json::Value {
+    failed(
+        "hooks are off (carpd runs with --no-hooks): nothing was replayed; start carpd without \
+         --no-hooks to run the hooks directory",
+    )
+}
+
 pub fn reload_done(
     added: &[String],
     changed: &[String],

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::config::{CarpGroup, HaSettings};
 use crate::proto::{Family, Machine, MachineConfig, State};
-use crate::status::TransitionInfo;
+use crate::status::Transitions;
 use crate::wire::auth::CarpAuth;
 
 /// Protocol choices of the operator that apply to every VHID.
@@ -24,8 +24,6 @@ pub struct Tuning {
 pub struct Counters {
     pub adverts_sent: u64,
     pub adverts_received: u64,
-    /// State changes since start, so a poller sees flaps that happened between two polls.
-    pub transitions: u64,
     /// Drops by reason (`badauth`, `badttl`, `replay`, …).
     pub drops: BTreeMap<String, u64>,
 }
@@ -42,7 +40,9 @@ pub struct Group {
     pub machine: Machine,
     pub auth: CarpAuth,
     pub counters: Counters,
-    pub last_transition: Option<TransitionInfo>,
+    /// State changes since start (count and the last few), so a poller sees flaps that
+    /// happened between two polls.
+    pub transitions: Transitions,
     /// carpd-marked VIPs of this group were found on the interface at start (left by a crashed
     /// carpd). They stay while the election may still make us MASTER and go as soon as a
     /// master is heard or we settle elsewhere.
@@ -78,7 +78,7 @@ impl Group {
             cfg,
             machine,
             counters: Counters::default(),
-            last_transition: None,
+            transitions: Transitions::default(),
             stale: false,
         }
     }
@@ -111,13 +111,8 @@ impl Group {
     }
 
     pub fn record_transition(&mut self, from: State, to: State, reason: &str, at: f64) {
-        self.counters.transitions += 1;
-        self.last_transition = Some(TransitionInfo {
-            from: from.to_string(),
-            to: to.to_string(),
-            reason: reason.to_string(),
-            at,
-        });
+        self.transitions
+            .record(from.as_str(), to.as_str(), reason, at);
     }
 
     /// Seconds since the current master was last heard, for status.

@@ -8,18 +8,18 @@ use super::group::Group;
 
 pub fn vhid_status(g: &Group, now: Instant, hooks: Vec<HookResult>) -> VhidStatus {
     let seen = g.master_seen_ago(now);
-    VhidStatus {
+    let mut v = VhidStatus {
         state: g.state().to_string(),
         master_source: seen.map(|(src, _)| src.to_string()),
         master_seen_ago: seen.map(|(_, ago)| ago),
-        last_transition: g.last_transition.clone(),
         adverts_sent: g.counters.adverts_sent,
         adverts_received: g.counters.adverts_received,
-        transitions: Some(g.counters.transitions),
         drops: g.counters.drops.clone(),
         hooks,
         ..VhidStatus::configured(&g.cfg)
-    }
+    };
+    g.transitions.fill(&mut v);
+    v
 }
 
 pub fn report(vhids: Vec<VhidStatus>, carp: GlobalStatus) -> StatusReport {

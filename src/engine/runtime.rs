@@ -717,6 +717,7 @@ impl Daemon {
                 control::ok(serde_json::json!({ "report": report }))
             }
             Request::Reload => self.reload().await,
+            Request::HooksReplay if !self.hooks.is_enabled() => control::hooks_off(),
             Request::HooksReplay => {
                 for g in &self.groups {
                     let state = g.state();

@@ -18,6 +18,10 @@
 //! gets SIGKILL, so `sleep 1000 &` inside a hung hook dies with it. A hook that exits normally
 //! may leave background processes behind (a hook that starts a service must be able to).
 //! Its combined stdout/stderr, capped at [`OUTPUT_CAP`] bytes, goes to the log line by line.
+//!
+//! [`HookRunner::new_program`] runs one program instead of a directory, with fixed words
+//! before the usual two arguments: on OPNsense carpd replays through core's own
+//! `rc.syshook carp <vhid>@<ifname> <STATE>`, with the same queueing, timeout and results.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
@@ -83,12 +87,21 @@ impl std::fmt::Debug for HookRunner {
             None => f.write_str("HookRunner(disabled)"),
             Some(i) => f
                 .debug_struct("HookRunner")
-                .field("dir", &i.shared.dir)
+                .field("target", &i.shared.target)
                 .field("timeout", &i.shared.timeout)
                 .field("pending", &i.shared.pending.load(Ordering::SeqCst))
                 .finish(),
         }
     }
+}
+
+/// What runs for an event.
+#[derive(Debug)]
+enum Target {
+    /// Every hook in this directory.
+    Dir(PathBuf),
+    /// This one program, with `prefix` before `<vhid>@<ifname> <STATE>`.
+    Program { path: PathBuf, prefix: Vec<String> },
 }
 
 /// Owned by the handles.
@@ -102,7 +115,7 @@ struct Shared {
     /// One worker per VHID with events in flight. A worker retires (and leaves this map) as
     /// soon as its queue is empty, so hundreds of quiet VHIDs cost no task and no channel.
     queues: Mutex<HashMap<Key, mpsc::UnboundedSender<HookEvent>>>,
-    dir: PathBuf,
+    target: Target,
     timeout: Duration,
     log: LogFn,
     results: Mutex<HashMap<Key, VecDeque<HookResult>>>,
@@ -126,13 +139,27 @@ impl HookRunner {
     ///
     /// Panics when called outside a tokio runtime (a programming error, not an input error).
     pub fn new_with_log(dir: PathBuf, timeout: Duration, log: LogFn) -> HookRunner {
+        HookRunner::with_target(Target::Dir(dir), timeout, log)
+    }
+
+    /// A runner that runs one program as `<path> <prefix…> <vhid>@<ifname> <STATE>`.
+    pub fn new_program(
+        path: PathBuf,
+        prefix: Vec<String>,
+        timeout: Duration,
+        log: LogFn,
+    ) -> HookRunner {
+        HookRunner::with_target(Target::Program { path, prefix }, timeout, log)
+    }
+
+    fn with_target(target: Target, timeout: Duration, log: LogFn) -> HookRunner {
         let runtime = tokio::runtime::Handle::try_current()
             .expect("HookRunner must be created inside a tokio runtime");
         HookRunner {
             inner: Some(Arc::new(Inner {
                 shared: Arc::new(Shared {
                     queues: Mutex::new(HashMap::new()),
-                    dir,
+                    target,
                     timeout,
                     log,
                     results: Mutex::new(HashMap::new()),
@@ -289,16 +316,30 @@ async fn worker(shared: Arc<Shared>, key: Key, mut rx: mpsc::UnboundedReceiver<H
 }
 
 async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
-    let dir = shared.dir.clone();
-    let listed = tokio::task::spawn_blocking(move || scan(&dir))
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    let dir = match &shared.target {
+        Target::Dir(dir) => dir.clone(),
+        Target::Program { path, prefix } => {
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let result = run_hook(shared, &name, path, prefix, event).await;
+            shared.record(key, result);
+            return;
+        }
+    };
+    let listed = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || scan(&dir)
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
     let hooks = match listed {
         Ok(Scan { hooks: h, .. }) => {
             if shared.dir_missing.swap(false, Ordering::SeqCst) {
                 (shared.log)(&format!(
                     "hooks: directory {} is present again",
-                    shared.dir.display()
+                    dir.display()
                 ));
             }
             h
@@ -307,7 +348,7 @@ async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
             if !shared.dir_missing.swap(true, Ordering::SeqCst) {
                 (shared.log)(&format!(
                     "hooks: directory {} does not exist; no hooks run until it is created",
-                    shared.dir.display()
+                    dir.display()
                 ));
             }
             return;
@@ -315,7 +356,7 @@ async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
         Err(e) => {
             (shared.log)(&format!(
                 "hooks: cannot read {}: {e}; no hooks run for {}@{} {}",
-                shared.dir.display(),
+                dir.display(),
                 event.vhid,
                 event.device,
                 event.state
@@ -324,7 +365,7 @@ async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
         }
     };
     for (name, path) in hooks {
-        let result = run_hook(shared, &name, &path, event).await;
+        let result = run_hook(shared, &name, &path, &[], event).await;
         shared.record(key, result);
     }
 }
@@ -439,7 +480,13 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn run_hook(shared: &Shared, name: &str, path: &Path, event: &HookEvent) -> HookResult {
+async fn run_hook(
+    shared: &Shared,
+    name: &str,
+    path: &Path,
+    prefix: &[String],
+    event: &HookEvent,
+) -> HookResult {
     let subject = format!("{}@{}", event.vhid, event.device);
     let started = Instant::now();
     let finish = |exit_code: Option<i32>, timed_out: bool| HookResult {
@@ -455,7 +502,7 @@ async fn run_hook(shared: &Shared, name: &str, path: &Path, event: &HookEvent) -
     // it right now); that clears within moments, so try again briefly.
     let mut attempt = 0;
     let (mut child, mut out_rx) = loop {
-        match spawn_hook(path, &subject, event) {
+        match spawn_hook(path, prefix, &subject, event) {
             Ok(spawned) => break spawned,
             Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 5 => {
                 attempt += 1;
@@ -539,6 +586,7 @@ async fn run_hook(shared: &Shared, name: &str, path: &Path, event: &HookEvent) -
 /// one pipe whose read end is returned.
 fn spawn_hook(
     path: &Path,
+    prefix: &[String],
     subject: &str,
     event: &HookEvent,
 ) -> std::io::Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver)> {
@@ -546,7 +594,8 @@ fn spawn_hook(
     let out_fd = out_tx.into_blocking_fd()?;
     let err_fd = out_fd.try_clone()?;
     let mut cmd = tokio::process::Command::new(path);
-    cmd.arg(subject)
+    cmd.args(prefix)
+        .arg(subject)
         .arg(event.state.as_str())
         .env("CARP_VHID", event.vhid.to_string())
         .env("CARP_INTERFACE", &event.device)

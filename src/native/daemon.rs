@@ -6,10 +6,19 @@
 //! Start-up order matters. devd is subscribed to *first*, so a transition caused by the apply
 //! (a new vhid going INIT → BACKUP → MASTER) reaches the hooks. Then the persistent operator
 //! state and config.xml's maintenance mode are written into `net.inet.carp.demotion`, before
-//! the plan can create a vhid that would otherwise win an election undemoted. A stop leaves the kernel as it is (the VIPs
-//! live in carp(4), and undoing a demotion on the way down would make a node in maintenance
-//! grab MASTER just before a reboot); the next start brings carpd's part back to what is
-//! persisted, so a non-persistent maintenance ends there, as it does on the userspace engine.
+//! the plan can create a vhid that would otherwise win an election undemoted. A stop leaves
+//! the kernel as it is (the VIPs live in carp(4), and undoing a demotion on the way down would
+//! make a node in maintenance grab MASTER just before a reboot); the next start brings carpd's
+//! part back to what is persisted, so a non-persistent maintenance ends there, as it does on
+//! the userspace engine.
+//!
+//! Every second the daemon reads `net.inet.carp.demotion`: a total below what carpd wrote
+//! means another writer removed carpd's part (OPNsense's leave-maintenance, pfSense's reset),
+//! and carpd writes it again at once, saying so in the log.
+//!
+//! On OPNsense ([`super::opnsense`]) core programs the VIPs and runs the hooks: the daemon
+//! applies nothing, runs no hooks of its own (a replay goes through core's rc.syshook), follows
+//! config.xml as core saves it, and does maintenance and CARP off/on through core.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,7 +29,7 @@ use std::sync::Arc;
 
 use super::demotion_record::{self, DemotionRecord};
 use super::devd::{CarpEvent, DevdMessage};
-use super::ops::{self, Action, Change, Context};
+use super::ops::{self, Action, Change, Context, FlagOwner};
 use super::{Kernel, KernelState, Ledger, NativeError, RunOptions};
 use crate::config::{self, Model};
 use crate::control::{self, Request, server::Call};
@@ -33,19 +42,29 @@ use crate::proto::State;
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 /// How long start-up waits for the first answer of devd's socket before applying anyway.
 const DEVD_WAIT: Duration = Duration::from_secs(2);
+/// How often the demotion total (and on OPNsense config.xml's mtime) is looked at.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct Daemon {
     opts: RunOptions,
     kernel: Kernel,
     log: Log,
+    /// Who writes config.xml's maintenance 240: core on OPNsense, carpd elsewhere.
+    owner: FlagOwner,
+    /// config.xml's mtime when it was last read (OPNsense follows it).
+    config_mtime: Option<std::time::SystemTime>,
     model: Model,
     /// The operator state in effect; carpd's part of the kernel's demotion follows from it.
     operator: OperatorState,
     hooks: HookRunner,
+    /// The Defguard gateway's follower, when its action is configured, and the runner of
+    /// that one action.
+    defguard: Option<crate::defguard::Follow>,
+    defguard_runner: HookRunner,
     /// Last state per vhid, so a devd event has a real "from".
     previous: HashMap<(String, u8), State>,
     /// Transitions devd reported since start, per vhid, for status.
-    followed: HashMap<(String, u8), super::Followed>,
+    followed: HashMap<(String, u8), crate::status::Transitions>,
     calls: mpsc::Receiver<Call>,
     control_task: Option<tokio::task::JoinHandle<()>>,
     devd: mpsc::UnboundedReceiver<DevdMessage>,
@@ -67,19 +86,42 @@ impl Daemon {
             path: opts.paths.run_dir.clone(),
             source,
         })?;
-        let hooks = if opts.no_hooks {
+        let hook_log = log.clone();
+        let hook_log: crate::hooks::LogFn = Arc::new(move |line: &str| hook_log.info(line));
+        let hooks = if let Some(o) = &opts.opnsense {
+            log.info(&format!(
+                "{}: core programs carp(4) and runs rc.syshook.d/carp, so carpd applies no VIPs \
+                 and runs no hooks itself (a replay goes through core's rc.syshook); maintenance \
+                 is core's <virtualip_carp_maintenancemode>",
+                o.version
+            ));
+            HookRunner::new_program(
+                o.rc_syshook(),
+                vec!["carp".into()],
+                opts.hook_timeout,
+                hook_log,
+            )
+        } else if opts.no_hooks {
             HookRunner::disabled()
         } else {
             for line in crate::hooks::describe(&opts.paths.hooks_dir) {
                 log.info(&line);
             }
-            let hook_log = log.clone();
-            HookRunner::new_with_log(
-                opts.paths.hooks_dir.clone(),
-                opts.hook_timeout,
-                Arc::new(move |line: &str| hook_log.info(line)),
-            )
+            HookRunner::new_with_log(opts.paths.hooks_dir.clone(), opts.hook_timeout, hook_log)
         };
+        let defguard_log = log.clone();
+        let defguard_runner = HookRunner::new_program(
+            opts.defguard.action.clone(),
+            Vec::new(),
+            opts.hook_timeout,
+            Arc::new(move |line: &str| defguard_log.info(line)),
+        );
+        let owner = if opts.opnsense.is_some() {
+            FlagOwner::Core
+        } else {
+            FlagOwner::Carpd
+        };
+        let config_mtime = mtime(&opts.config);
         let (call_tx, calls) = mpsc::channel(64);
         let (devd_tx, devd) = mpsc::unbounded_channel();
         let sys = kernel.sys().clone();
@@ -92,9 +134,13 @@ impl Daemon {
             opts,
             kernel,
             log,
+            owner,
+            config_mtime,
             model,
             operator,
             hooks,
+            defguard: None,
+            defguard_runner,
             previous: HashMap::new(),
             followed: HashMap::new(),
             calls,
@@ -103,13 +149,25 @@ impl Daemon {
         };
         d.await_devd().await;
         // The states before the apply: events queued while it runs then have a real "from".
-        d.seed_previous(&d.kernel.observe()?);
-        // A failed demotion stops the start: applying vhids undemoted could take MASTER
-        // away from the peer while this node is meant to be in maintenance.
-        d.reconcile_demotion()?;
-        for c in d.apply()? {
-            d.log.info(&format!("applied: {c}"));
+        let kernel = d.kernel.observe()?;
+        d.seed_previous(&kernel);
+        if d.opts.opnsense.is_some() {
+            d.hand_maintenance_to_core().await?;
         }
+        // A failed demotion stops the start: applying vhids undemoted could take MASTER
+        // away from the peer while this node is meant to be in maintenance. (Read again:
+        // handing maintenance to core wrote to it.)
+        let observed = d.kernel.demotion()?;
+        d.reconcile_demotion(observed)?;
+        if d.opts.opnsense.is_some() {
+            d.note_drift(&kernel);
+        } else {
+            for c in d.apply()? {
+                d.log.info(&format!("applied: {c}"));
+            }
+        }
+        d.load_defguard();
+        d.reassert_defguard("carpd started");
         let socket = d.opts.paths.control_socket();
         let task = control::server::serve(&socket, call_tx)
             .await
@@ -170,8 +228,11 @@ impl Daemon {
         let mut term = signal(SignalKind::terminate()).map_err(NativeError::Runtime)?;
         let mut int = signal(SignalKind::interrupt()).map_err(NativeError::Runtime)?;
         let mut hup = signal(SignalKind::hangup()).map_err(NativeError::Runtime)?;
+        let mut watch = tokio::time::interval(WATCH_EVERY);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = watch.tick() => self.watch(),
                 msg = self.devd.recv() => {
                     let Some(msg) = msg else {
                         return Err(NativeError::DevdStopped);
@@ -179,7 +240,7 @@ impl Daemon {
                     self.on_devd_message(msg);
                 }
                 Some((req, reply)) = self.calls.recv() => {
-                    let answer = self.on_request(req);
+                    let answer = self.on_request(req).await;
                     let _ = reply.send(answer);
                 }
                 _ = hup.recv() => {
@@ -197,6 +258,7 @@ impl Daemon {
             task.abort();
         }
         self.hooks.drain(DRAIN_LIMIT).await;
+        self.defguard_runner.drain(DRAIN_LIMIT).await;
         let _ = std::fs::remove_file(self.opts.paths.control_socket());
         let _ = std::fs::remove_file(self.opts.paths.pidfile());
         self.log.info("stopped");
@@ -205,6 +267,15 @@ impl Daemon {
     fn on_devd_message(&mut self, msg: DevdMessage) {
         match msg {
             DevdMessage::Event(ev) => self.on_devd(ev),
+            DevdMessage::Interface(ev) => {
+                let ours = self
+                    .defguard
+                    .as_ref()
+                    .is_some_and(|f| f.interface == ev.ifname);
+                if ours && ev.came_up() {
+                    self.reassert_defguard(&format!("{} {}", ev.ifname, ev.kind));
+                }
+            }
             DevdMessage::Connected { again: false } => {}
             DevdMessage::Connected { again: true } => {
                 self.log.info("devd is back");
@@ -231,7 +302,12 @@ impl Daemon {
         self.followed
             .entry((device.clone(), vhid))
             .or_default()
-            .record(from, to, crate::engine::unix_now());
+            .record(
+                from.as_str(),
+                to.as_str(),
+                &reason,
+                crate::engine::unix_now(),
+            );
         let addresses = self
             .model
             .group(&device, vhid)
@@ -314,14 +390,14 @@ impl Daemon {
     }
 
     /// Bring carpd's part of the kernel's demotion to what the operator state and config.xml
-    /// say (start-up and reload; see `ops::reconcile`).
-    fn reconcile_demotion(&mut self) -> Result<(), NativeError> {
-        let kernel = self.kernel.observe()?;
-        let carpd = ops::carpd_demotion(&self.operator, &self.model);
+    /// say, from the total `observed` now (start-up, reload, a wiped total; see
+    /// `ops::reconcile`).
+    fn reconcile_demotion(&mut self, observed: i32) -> Result<(), NativeError> {
+        let carpd = ops::carpd_demotion(&self.operator, &self.model, self.owner);
         let recorded = self.recorded()?;
-        let r = ops::reconcile(carpd, recorded, kernel.sysctl.demotion)?;
+        let r = ops::reconcile(carpd, recorded, observed)?;
         for n in &r.plan.notes {
-            self.log.info(&format!("note: {n}"));
+            self.log.warn(&format!("note: {n}"));
         }
         let mut current = r.carpd_before();
         for a in &r.plan.actions {
@@ -335,6 +411,48 @@ impl Daemon {
         // Also when nothing was written: the record then says "this boot" from now on.
         self.save_record(current)?;
         Ok(())
+    }
+
+    /// Once a second: carpd's part still in the kernel's total (another writer may have
+    /// removed it), and on OPNsense config.xml as core last saved it.
+    fn watch(&mut self) {
+        if self.opts.opnsense.is_some() {
+            self.follow_config();
+        }
+        let observed = match self.kernel.demotion() {
+            Ok(d) => d,
+            Err(e) => {
+                self.log.warn(&format!("cannot read the demotion: {e}"));
+                return;
+            }
+        };
+        let recorded = match self.recorded() {
+            Ok(r) => r,
+            Err(e) => {
+                self.log.warn(&e.to_string());
+                return;
+            }
+        };
+        if observed < recorded
+            && let Err(e) = self.reconcile_demotion(observed)
+        {
+            self.log
+                .error(&format!("cannot write carpd's demotion again: {e}"));
+        }
+    }
+
+    /// On OPNsense: re-read config.xml when core saved it since the last read (VIPs added or
+    /// removed in the GUI, maintenance entered with core's button), so status and the
+    /// demotion follow without a reload.
+    fn follow_config(&mut self) {
+        let now = mtime(&self.opts.config);
+        if now.is_some() && now != self.config_mtime {
+            self.log.info(&format!(
+                "{} changed: reading it again",
+                self.opts.config.display()
+            ));
+            self.reload();
+        }
     }
 
     /// Execute one action; for a demotion write keep the record on the safe side around it
@@ -391,8 +509,10 @@ impl Daemon {
     }
 
     /// Re-read config.xml; a config with errors is refused and the running one kept. Then
-    /// carpd's demotion and the kernel are brought to it.
+    /// carpd's demotion and (except on OPNsense, where core applies VIPs) the kernel are
+    /// brought to it.
     fn reload(&mut self) -> serde_json::Value {
+        self.config_mtime = mtime(&self.opts.config);
         let new = match config::load(&self.opts.config) {
             Ok(l) => {
                 for w in &l.warnings {
@@ -422,16 +542,26 @@ impl Daemon {
             .map(|g| g.name())
             .collect();
         self.model = new;
-        if let Err(e) = self.reconcile_demotion() {
+        let kernel = match self.kernel.observe() {
+            Ok(k) => k,
+            Err(e) => return control::failed(format!("reload: {e}")),
+        };
+        if let Err(e) = self.reconcile_demotion(kernel.sysctl.demotion) {
             return control::failed(format!("reload: cannot write the demotion: {e}"));
         }
-        let applied = match self.apply() {
-            Ok(a) => a,
-            Err(e) => return control::failed(format!("reload: {e}")),
+        let applied = if self.opts.opnsense.is_some() {
+            self.note_drift(&kernel);
+            Vec::new()
+        } else {
+            match self.apply() {
+                Ok(a) => a,
+                Err(e) => return control::failed(format!("reload: {e}")),
+            }
         };
         for c in &applied {
             self.log.info(&format!("applied: {c}"));
         }
+        self.load_defguard();
         let (line, mut answer) = control::reload_done(&added, &changed, &removed, unchanged);
         self.log.info(&line);
         answer["commands"] = serde_json::json!(applied);
@@ -440,28 +570,265 @@ impl Daemon {
 
     // ---- control ------------------------------------------------------------------------
 
-    fn on_request(&mut self, req: Request) -> serde_json::Value {
+    async fn on_request(&mut self, req: Request) -> serde_json::Value {
+        if self.opts.opnsense.is_some() {
+            // core may have saved config.xml (its maintenance button) since the last look.
+            self.follow_config();
+        }
         match req {
             Request::Status => match self.kernel.observe() {
                 Ok(kernel) => {
-                    let mut report =
-                        super::report_with_operator(&self.model, &kernel, &self.operator);
+                    let mut report = super::report_with_operator(
+                        &self.model,
+                        &kernel,
+                        &self.operator,
+                        self.owner,
+                    );
                     super::add_daemon_view(&mut report, &self.followed, |dev, vhid| {
-                        self.hooks.results(dev, vhid)
+                        let mut all = self.hooks.results(dev, vhid);
+                        all.extend(self.defguard_runner.results(dev, vhid));
+                        all
                     });
                     control::ok(serde_json::json!({ "report": report }))
                 }
                 Err(e) => control::failed(e.to_string()),
             },
             Request::Reload => self.reload(),
+            Request::HooksReplay if !self.hooks.is_enabled() => control::hooks_off(),
+            Request::HooksReplay
+                if self
+                    .opts
+                    .opnsense
+                    .as_ref()
+                    .is_some_and(|o| !o.rc_syshook().exists()) =>
+            {
+                control::failed(format!(
+                    "core's {} does not exist: nothing was replayed (carpd runs no hooks of its \
+                     own on OPNsense)",
+                    self.opts
+                        .opnsense
+                        .as_ref()
+                        .map(|o| o.rc_syshook().display().to_string())
+                        .unwrap_or_default()
+                ))
+            }
             Request::HooksReplay => match self.kernel.observe() {
                 Ok(kernel) => {
                     self.replay_hooks(&kernel);
-                    control::ok(serde_json::json!({ "replayed": self.model.groups.len() }))
+                    let mut answer =
+                        control::ok(serde_json::json!({ "replayed": self.model.groups.len() }));
+                    if let Some(o) = &self.opts.opnsense {
+                        answer["through"] = format!("{} carp", o.rc_syshook().display()).into();
+                    }
+                    answer
                 }
                 Err(e) => control::failed(e.to_string()),
             },
+            Request::Maintenance { enter, persistent } if self.opts.opnsense.is_some() => {
+                self.core_maintenance(enter, persistent).await
+            }
+            Request::Disable if self.opts.opnsense.is_some() => self.core_allow(false).await,
+            Request::Enable if self.opts.opnsense.is_some() => self.core_allow(true).await,
             other => self.operator_request(&other),
+        }
+    }
+
+    // ---- Defguard ----------------------------------------------------------------------
+
+    /// Read the Defguard action's settings (start and reload).
+    fn load_defguard(&mut self) {
+        let conf = &self.opts.defguard.conf;
+        self.defguard = match crate::defguard::load(conf) {
+            Ok(None) => None,
+            Ok(Some(f)) => match f.group(&self.model) {
+                Some(g) if self.opts.defguard.action.exists() => {
+                    self.log.info(&format!(
+                        "Defguard gateway follows {}: {} is set to the VHID's role whenever it \
+                         appears or comes up",
+                        g.name(),
+                        f.interface
+                    ));
+                    Some(f)
+                }
+                Some(_) => {
+                    self.log.warn(&format!(
+                        "{} is set up, but the action {} does not exist; nothing is re-asserted",
+                        conf.display(),
+                        self.opts.defguard.action.display()
+                    ));
+                    None
+                }
+                None => {
+                    self.log.warn(&format!(
+                        "{}: no configured CARP VIP matches {}",
+                        conf.display(),
+                        f.vip.as_ref().map_or_else(
+                            || format!("vhid={}", f.vhid.unwrap_or_default()),
+                            |u| format!("vip={u}")
+                        )
+                    ));
+                    None
+                }
+            },
+            Err(e) => {
+                self.log.warn(&format!("Defguard follower: {e}"));
+                None
+            }
+        };
+    }
+
+    /// Run the Defguard action with its VIP's current state.
+    fn reassert_defguard(&mut self, why: &str) {
+        let Some(f) = &self.defguard else { return };
+        let Some(g) = f.group(&self.model) else {
+            return;
+        };
+        let state = match self.kernel.observe() {
+            Ok(k) => k.vhid(&g.device, g.vhid).map_or(State::Init, |v| v.state),
+            Err(e) => {
+                self.log
+                    .warn(&format!("Defguard follower: cannot read the kernel: {e}"));
+                return;
+            }
+        };
+        self.log.info(&format!(
+            "Defguard: {} is {state} ({why}): running {}",
+            g.name(),
+            self.opts.defguard.action.display()
+        ));
+        self.defguard_runner.submit(HookEvent {
+            vhid: g.vhid,
+            device: g.device.clone(),
+            state,
+            previous: state,
+            reason: why.to_string(),
+            addresses: g
+                .addresses
+                .iter()
+                .map(|a| a.prefix.addr.to_string())
+                .collect(),
+        });
+    }
+
+    // ---- OPNsense -----------------------------------------------------------------------
+
+    /// `maintenance enter|leave` on OPNsense: core's own toggle, so the GUI, `configctl carp`
+    /// and carpd see one flag and the kernel gets 240 once. A leave takes carpd's named
+    /// demotions with it (core writes `default − current`); they are written again at once.
+    async fn core_maintenance(&mut self, enter: bool, persistent: bool) -> serde_json::Value {
+        let Some(o) = self.opts.opnsense.clone() else {
+            return control::failed("not OPNsense");
+        };
+        let mut notes = Vec::new();
+        if !persistent {
+            notes.push(
+                "on OPNsense maintenance is core's <virtualip_carp_maintenancemode>, which \
+                 always survives a reboot"
+                    .to_string(),
+            );
+        }
+        if self.model.maintenance == enter {
+            notes.push(format!(
+                "maintenance mode was already {}",
+                if enter { "on" } else { "off" }
+            ));
+        } else {
+            match super::opnsense::carp_set_status(&o, "maintenance").await {
+                Ok(answer) => self.log.info(&format!(
+                    "maintenance {}: core's carp_set_status answered {answer}",
+                    if enter { "enter" } else { "leave" }
+                )),
+                Err(reason) => {
+                    self.log.warn(&format!("maintenance: {reason}"));
+                    return control::failed(reason);
+                }
+            }
+            self.follow_config();
+            self.watch();
+        }
+        let demotion = self.kernel.demotion().unwrap_or_default();
+        let mut answer = control::ok(serde_json::json!({
+            "maintenance": self.model.maintenance,
+            "persistent": true,
+            "demotion": demotion,
+            "via": "core (configctl interface carp_set_status maintenance)",
+        }));
+        if self.model.maintenance != enter {
+            return control::failed(format!(
+                "core's carp_set_status ran, but config.xml's maintenance flag is {}",
+                if self.model.maintenance { "on" } else { "off" }
+            ));
+        }
+        answer["notes"] = notes.into();
+        answer
+    }
+
+    /// `disable|enable` on OPNsense: core's carp_set_status, which also takes the VIPs down
+    /// and brings them back as core's "Temporarily disable CARP" does.
+    async fn core_allow(&mut self, allow: bool) -> serde_json::Value {
+        let Some(o) = self.opts.opnsense.clone() else {
+            return control::failed("not OPNsense");
+        };
+        let verb = if allow { "enable" } else { "disable" };
+        match super::opnsense::carp_set_status(&o, verb).await {
+            Ok(answer) => {
+                self.log
+                    .info(&format!("{verb}: core's carp_set_status answered {answer}"));
+                control::ok(serde_json::json!({
+                    "allow": allow,
+                    "via": format!("core (configctl interface carp_set_status {verb})"),
+                }))
+            }
+            Err(reason) => {
+                self.log.warn(&format!("{verb}: {reason}"));
+                control::failed(reason)
+            }
+        }
+    }
+
+    /// carpd's own maintenance from before it ran beside core becomes core's flag, so there
+    /// is one; the operator state keeps only named demotions from then on.
+    async fn hand_maintenance_to_core(&mut self) -> Result<(), NativeError> {
+        if !self.operator.maintenance {
+            return Ok(());
+        }
+        self.operator.leave_maintenance();
+        if !self.model.maintenance {
+            let answer = self.core_maintenance(true, true).await;
+            if answer["status"] != "ok" {
+                self.log.error(&format!(
+                    "carpd's persistent maintenance could not be handed to core: {}",
+                    answer["reason"]
+                ));
+            }
+        }
+        crate::operator::Persist::for_maintenance(false, true)
+            .map(|p| p.write(&self.opts.paths.persistent_state()))
+            .transpose()?;
+        self.log.info(
+            "carpd's own maintenance mode is now core's <virtualip_carp_maintenancemode> \
+             (one flag, shown on core's CARP status page)",
+        );
+        Ok(())
+    }
+
+    /// On OPNsense carpd applies nothing; it says where the kernel differs from config.xml.
+    fn note_drift(&self, kernel: &KernelState) {
+        let ledger = Ledger::load(&self.opts.paths.state_dir).unwrap_or_default();
+        let plan = super::plan::plan_for_daemon(&self.model, kernel, &ledger);
+        let differences: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| !matches!(s, super::Step::SetVhid { key: Some(_), .. }))
+            .map(|s| s.command())
+            .collect();
+        if !differences.is_empty() {
+            self.log.info(&format!(
+                "carp(4) differs from config.xml in {} step(s) core has not applied yet \
+                 (Interfaces: Virtual IPs: Apply): {}",
+                differences.len(),
+                differences.join("; ")
+            ));
         }
     }
 
@@ -492,6 +859,7 @@ impl Daemon {
             Err(e) => return control::failed(e.to_string()),
         };
         let ctx = Context {
+            owner: self.owner,
             model: &self.model,
             operator: &self.operator,
             kernel: &kernel,
@@ -531,7 +899,7 @@ impl Daemon {
             Some(p) => Some(p.write(&path).map_err(|e| format!("cannot persist: {e}"))?),
             None => None,
         };
-        let mut carpd_part = ops::carpd_demotion(&self.operator, &self.model);
+        let mut carpd_part = ops::carpd_demotion(&self.operator, &self.model, self.owner);
         let mut done = Vec::new();
         for a in &change.plan.actions {
             match self.execute(a, carpd_part) {
@@ -572,6 +940,10 @@ fn request_word(req: &Request) -> &'static str {
         Request::Disable => "disable",
         Request::Enable => "enable",
     }
+}
+
+fn mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 fn load_config(path: &std::path::Path, log: &Log) -> Result<Model, NativeError> {

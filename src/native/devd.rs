@@ -75,9 +75,9 @@ impl DevdError {
     }
 }
 
-/// Parse one devd event. Fields may come in any order; a trailing newline (stream socket)
-/// or NUL is tolerated.
-pub fn parse_event(line: &str) -> Result<CarpEvent, DevdError> {
+/// The `system`, `subsystem` and `type` of a notify event (`!…`). Fields may come in any
+/// order; a trailing newline (stream socket) or NUL is tolerated.
+fn notify_fields(line: &str) -> Result<(&str, Option<&str>, Option<&str>), DevdError> {
     let line = line.trim_end_matches(['\n', '\r', '\0']).trim();
     let mut chars = line.chars();
     let body = match chars.next() {
@@ -97,7 +97,20 @@ pub fn parse_event(line: &str) -> Result<CarpEvent, DevdError> {
             _ => {} // devd may add fields (e.g. timestamps); they do not matter here.
         }
     }
-    let system = system.ok_or(DevdError::Missing("system"))?;
+    Ok((system.ok_or(DevdError::Missing("system"))?, subsystem, kind))
+}
+
+fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < crate::native::abi::IFNAMSIZ
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Parse one devd event as a CARP state change.
+pub fn parse_event(line: &str) -> Result<CarpEvent, DevdError> {
+    let (system, subsystem, kind) = notify_fields(line)?;
     if system != "CARP" {
         return Err(DevdError::OtherSystem(system.to_string()));
     }
@@ -106,12 +119,7 @@ pub fn parse_event(line: &str) -> Result<CarpEvent, DevdError> {
     let bad = || DevdError::BadSubsystem(subsystem.to_string());
     let (vhid, device) = subsystem.split_once('@').ok_or_else(bad)?;
     let vhid: u8 = vhid.parse().map_err(|_| bad())?;
-    let device_ok = !device.is_empty()
-        && device.len() < crate::native::abi::IFNAMSIZ
-        && device
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if vhid == 0 || !device_ok {
+    if vhid == 0 || !valid_ifname(device) {
         return Err(bad());
     }
     let state = match kind {
@@ -127,6 +135,36 @@ pub fn parse_event(line: &str) -> Result<CarpEvent, DevdError> {
     })
 }
 
+/// An interface event: `!system=IFNET subsystem=<ifname> type=ATTACH|LINK_UP|…`, which
+/// freebsd/freebsd-src `sys/net/if.c` sends from `if_attach_internal` and
+/// `do_link_state_change` (read at the 14-era blob 619609).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfnetEvent {
+    pub ifname: String,
+    /// `ATTACH`, `DETACH`, `LINK_UP`, `LINK_DOWN`.
+    pub kind: String,
+}
+
+impl IfnetEvent {
+    /// The interface appeared or came up: what a service's interface does when it starts.
+    pub fn came_up(&self) -> bool {
+        matches!(self.kind.as_str(), "ATTACH" | "LINK_UP")
+    }
+}
+
+/// Parse one devd event as an interface event; `None` for anything else.
+pub fn parse_ifnet(line: &str) -> Option<IfnetEvent> {
+    let (system, subsystem, kind) = notify_fields(line).ok()?;
+    let (ifname, kind) = (subsystem?, kind?);
+    (system == "IFNET"
+        && valid_ifname(ifname)
+        && kind.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+    .then(|| IfnetEvent {
+        ifname: ifname.to_string(),
+        kind: kind.to_string(),
+    })
+}
+
 /// What the devd reader tells the daemon.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DevdMessage {
@@ -139,6 +177,7 @@ pub enum DevdMessage {
     /// Something worth a log line (a lost connection, a rejected event).
     Note(String),
     Event(CarpEvent),
+    Interface(IfnetEvent),
 }
 
 /// Read devd's events into `tx` until the receiver goes away, reconnecting with exponential
@@ -186,9 +225,10 @@ pub fn follow(
                         }
                     };
                     let line = String::from_utf8_lossy(&buf[..n]);
-                    let msg = match parse_event(&line) {
-                        Ok(ev) => DevdMessage::Event(ev),
-                        Err(e) => {
+                    let msg = match (parse_event(&line), parse_ifnet(&line)) {
+                        (Ok(ev), _) => DevdMessage::Event(ev),
+                        (Err(_), Some(ev)) => DevdMessage::Interface(ev),
+                        (Err(e), None) => {
                             let count = rejected.entry(e.kind()).or_default();
                             *count += 1;
                             // Other systems' events are normal traffic, not worth a line.
@@ -292,5 +332,27 @@ mod tests {
             "bad_subsystem"
         );
         assert_eq!(kind("!garbage"), "malformed");
+    }
+
+    #[test]
+    fn interface_events() {
+        let e = parse_ifnet("!system=IFNET subsystem=wg0 type=LINK_UP\n").unwrap();
+        assert_eq!((e.ifname.as_str(), e.came_up()), ("wg0", true));
+        assert!(
+            parse_ifnet("!system=IFNET subsystem=wg0 type=ATTACH")
+                .unwrap()
+                .came_up()
+        );
+        assert!(
+            !parse_ifnet("!system=IFNET subsystem=wg0 type=LINK_DOWN")
+                .unwrap()
+                .came_up()
+        );
+        assert_eq!(
+            parse_ifnet("!system=CARP subsystem=1@vtnet0 type=MASTER"),
+            None
+        );
+        assert_eq!(parse_ifnet("!system=IFNET subsystem=a;b type=ATTACH"), None);
+        assert_eq!(parse_ifnet("!system=IFNET type=ATTACH"), None);
     }
 }

@@ -102,6 +102,11 @@ impl Kernel {
         sysctl::carp_loaded(&*self.sys)
     }
 
+    /// `net.inet.carp.demotion` alone (the daemon looks at it every second).
+    pub fn demotion(&self) -> Result<i32, KernelError> {
+        Ok(sysctl::read_int(&*self.sys, &sysctl::full("demotion"))?)
+    }
+
     pub fn uptime(&self) -> Result<f64, KernelError> {
         self.sys.uptime().map_err(KernelError::Uptime)
     }

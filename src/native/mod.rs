@@ -30,6 +30,7 @@ pub mod ifaddrs;
 pub mod kernel;
 pub mod ledger;
 pub mod nl;
+pub mod opnsense;
 pub mod ops;
 pub mod plan;
 pub mod report;
@@ -41,8 +42,8 @@ pub use executor::{Kernel, KernelError};
 pub use kernel::KernelState;
 pub use ledger::Ledger;
 pub use plan::{Plan, Step, plan, plan_for_daemon, plan_with_ledger};
-pub use report::{Followed, add_daemon_view, report, report_with_operator};
-pub use run::{RunOptions, run};
+pub use report::{add_daemon_view, report, report_with_operator};
+pub use run::{DefguardOptions, RunOptions, run};
 
 use crate::config::Model;
 use std::path::Path;

@@ -138,21 +138,44 @@ pub enum OpsError {
     Overflow(i64),
 }
 
-/// carpd's part of `net.inet.carp.demotion`: the operator's contributions plus 240 for
-/// config.xml's maintenance mode when the operator's own maintenance is not already on.
-pub fn carpd_demotion(operator: &OperatorState, model: &Model) -> i32 {
-    let mut total = operator.total_demotion();
-    if model.maintenance && !operator.maintenance {
-        total = total.saturating_add(MAINTENANCE_DEMOTION);
-    }
-    total
+/// Who writes the 240 of config.xml's `<virtualip_carp_maintenancemode>` into the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagOwner {
+    /// FreeBSD, pfSense: carpd counts the flag as its own +240 and writes it.
+    Carpd,
+    /// OPNsense: core writes it — `carp_set_status.php maintenance` adds 240 when it sets the
+    /// flag and writes `default − current` when it clears it, and `rc.syshook.d/early/90-carp`
+    /// writes 240 at boot while the flag is set (opnsense/core f95e815) — so carpd reports it
+    /// and never writes it.
+    Core,
 }
 
-/// Every contribution by name as status shows it, `kernel` (observed − carpd's part) included
-/// when it is not 0.
+/// carpd's part of `net.inet.carp.demotion`: the operator's contributions, plus 240 for
+/// config.xml's maintenance mode when carpd owns the flag and the operator's own maintenance
+/// is not already on.
+pub fn carpd_demotion(operator: &OperatorState, model: &Model, owner: FlagOwner) -> i32 {
+    match owner {
+        FlagOwner::Carpd => {
+            let mut total = operator.total_demotion();
+            if model.maintenance && !operator.maintenance {
+                total = total.saturating_add(MAINTENANCE_DEMOTION);
+            }
+            total
+        }
+        // Maintenance is core's there, whatever carpd's own state file says.
+        FlagOwner::Core => operator
+            .demotions
+            .values()
+            .fold(0i32, |t, v| t.saturating_add(*v)),
+    }
+}
+
+/// Every contribution by name as status shows it, `kernel` (observed − carpd's part − core's
+/// maintenance 240) included when it is not 0.
 pub fn breakdown(
     operator: &OperatorState,
     model: &Model,
+    owner: FlagOwner,
     kernel_total: i32,
 ) -> std::collections::BTreeMap<String, i32> {
     let mut all = operator.breakdown();
@@ -162,7 +185,14 @@ pub fn breakdown(
             MAINTENANCE_DEMOTION,
         );
     }
-    let own = i64::from(kernel_total) - i64::from(carpd_demotion(operator, model));
+    let core = if owner == FlagOwner::Core && model.maintenance {
+        MAINTENANCE_DEMOTION
+    } else {
+        0
+    };
+    let own = i64::from(kernel_total)
+        - i64::from(carpd_demotion(operator, model, owner))
+        - i64::from(core);
     if own != 0 {
         all.insert(
             "kernel".to_string(),
@@ -175,6 +205,7 @@ pub fn breakdown(
 /// What the daemon sees when a request comes in.
 pub struct Context<'a> {
     pub model: &'a Model,
+    pub owner: FlagOwner,
     /// The operator state in effect (carpd's part of the demotion is computed from it).
     pub operator: &'a OperatorState,
     pub kernel: &'a KernelState,
@@ -195,7 +226,7 @@ pub struct Change {
 
 impl Context<'_> {
     fn carpd(&self) -> i32 {
-        carpd_demotion(self.operator, self.model)
+        carpd_demotion(self.operator, self.model, self.owner)
     }
 
     /// The kernel total after adding `delta`, checked against the sysctl's int.
@@ -206,7 +237,8 @@ impl Context<'_> {
 
     /// The demotion change from the current operator state to `next`.
     fn demotion_change(&self, next: &OperatorState) -> Result<(OpsPlan, i32), OpsError> {
-        let delta = i64::from(carpd_demotion(next, self.model)) - i64::from(self.carpd());
+        let delta =
+            i64::from(carpd_demotion(next, self.model, self.owner)) - i64::from(self.carpd());
         let total = self.total_after(delta)?;
         let mut plan = OpsPlan::default();
         plan.demote(i32::try_from(delta).map_err(|_| OpsError::Overflow(delta))?);

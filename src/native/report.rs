@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use super::kernel::KernelState;
 use crate::config::Model;
 use crate::operator::OperatorState;
-use crate::proto::State;
-use crate::status::{GlobalStatus, HookResult, StatusReport, TransitionInfo, VhidStatus};
+use crate::status::{GlobalStatus, HookResult, StatusReport, Transitions, VhidStatus};
 
 /// The daemon's report: the kernel's state plus carpd's operator state, so the demotion
 /// breakdown names carpd's contributions and shows the rest as `kernel` (observed total −
@@ -16,9 +15,10 @@ pub fn report_with_operator(
     model: &Model,
     kernel: &KernelState,
     operator: &OperatorState,
+    owner: super::ops::FlagOwner,
 ) -> StatusReport {
     let mut r = report(model, kernel);
-    r.carp.demotions = super::ops::breakdown(operator, model, kernel.sysctl.demotion);
+    r.carp.demotions = super::ops::breakdown(operator, model, owner, kernel.sysctl.demotion);
     r.carp.maintenance = operator.maintenance || model.maintenance;
     r
 }
@@ -67,38 +67,20 @@ pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
     }
 }
 
-/// What the native daemon learns from devd about one vhid, since it started: carp(4) keeps
-/// neither a transition count nor the time of the last change.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Followed {
-    pub transitions: u64,
-    pub last: Option<TransitionInfo>,
-}
-
-impl Followed {
-    /// A state change devd reported at Unix time `at` (devd does not carry the reason).
-    pub fn record(&mut self, from: State, to: State, at: f64) {
-        self.transitions += 1;
-        self.last = Some(TransitionInfo {
-            from: from.to_string(),
-            to: to.to_string(),
-            reason: String::new(),
-            at,
-        });
-    }
-}
-
 /// Add what only the daemon knows to the kernel's report, per vhid: the transitions devd
-/// reported since the daemon started, the last one, and the hooks' last results.
+/// reported since the daemon started (carp(4) keeps neither a count nor the time of a
+/// change), and the hooks' last results.
 pub fn add_daemon_view(
     report: &mut StatusReport,
-    followed: &HashMap<(String, u8), Followed>,
+    followed: &HashMap<(String, u8), Transitions>,
     hooks: impl Fn(&str, u8) -> Vec<HookResult>,
 ) {
     for v in &mut report.vhids {
-        let f = followed.get(&(v.device.clone(), v.vhid));
-        v.transitions = Some(f.map_or(0, |f| f.transitions));
-        v.last_transition = f.and_then(|f| f.last.clone());
+        followed
+            .get(&(v.device.clone(), v.vhid))
+            .cloned()
+            .unwrap_or_default()
+            .fill(v);
         v.hooks = hooks(&v.device, v.vhid);
     }
 }

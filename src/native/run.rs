@@ -22,6 +22,17 @@ pub struct RunOptions {
     /// devd's SOCK_SEQPACKET pipe ([`super::devd::SEQPACKET_PIPE`]).
     pub devd_path: PathBuf,
     pub log: Log,
+    /// Set on OPNsense: core owns VIPs, hooks and maintenance ([`super::opnsense`]).
+    pub opnsense: Option<crate::host::Opnsense>,
+    pub defguard: DefguardOptions,
+}
+
+/// The Defguard gateway follower ([`crate::defguard`]).
+pub struct DefguardOptions {
+    /// The action's settings file.
+    pub conf: PathBuf,
+    /// The action, run as `<action> <vhid>@<ifname> <STATE>`.
+    pub action: PathBuf,
 }
 
 pub fn run(opts: RunOptions) -> Result<(), NativeError> {

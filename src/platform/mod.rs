@@ -20,3 +20,14 @@ pub fn host_kernel() -> Option<crate::native::Kernel> {
         None
     }
 }
+
+/// Give SIGPIPE back its default action, so `carpd show --json | head` ends quietly instead of
+/// panicking on a closed pipe. Only for short-lived client commands: the daemon keeps Rust's
+/// ignored SIGPIPE and gets EPIPE from a client that went away.
+pub fn restore_sigpipe() {
+    // SAFETY: signal(2) with SIG_DFL installs no handler; nothing else changes SIGPIPE's
+    // disposition concurrently (called once, on the main thread, before any other work).
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

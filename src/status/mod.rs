@@ -2,7 +2,7 @@
 //! (human table, OPNsense `get_vip_status` JSON with carpd's extras).
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Snapshot of a running carpd (userspace engine) or of the kernel (native engine).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub struct VhidStatus {
     /// no daemon answered (carp(4) itself does not count them).
     #[serde(default)]
     pub transitions: Option<u64>,
+    /// The last [`HISTORY_KEPT`] transitions, oldest first.
+    #[serde(default)]
+    pub history: Vec<TransitionInfo>,
     pub adverts_sent: u64,
     pub adverts_received: u64,
     /// Drops by reason (`badauth`, `badttl`, `badvhid`, …).
@@ -106,6 +109,42 @@ pub struct TransitionInfo {
     pub reason: String,
     /// Unix time, seconds.
     pub at: f64,
+}
+
+/// Transitions kept per VHID for `carpd status`.
+pub const HISTORY_KEPT: usize = 16;
+
+/// What a daemon saw of one VHID's transitions since it started: how many, and the last few.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transitions {
+    count: u64,
+    recent: VecDeque<TransitionInfo>,
+}
+
+impl Transitions {
+    pub fn record(&mut self, from: &str, to: &str, reason: &str, at: f64) {
+        self.count += 1;
+        self.recent.push_back(TransitionInfo {
+            from: from.to_string(),
+            to: to.to_string(),
+            reason: reason.to_string(),
+            at,
+        });
+        while self.recent.len() > HISTORY_KEPT {
+            self.recent.pop_front();
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Put them into a VHID's status: count, last transition, history.
+    pub fn fill(&self, v: &mut VhidStatus) {
+        v.transitions = Some(self.count);
+        v.last_transition = self.recent.back().cloned();
+        v.history = self.recent.iter().cloned().collect();
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

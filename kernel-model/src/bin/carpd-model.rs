@@ -4,7 +4,10 @@
 //!
 //! `CARPD_KERNEL_MODEL=FILE carpd-model --model-init 13|13-netlink|14|15` first writes the
 //! typical OPNsense box ([`carp_kernel_model::boxes::opnsense`]) of that release to FILE;
-//! `--model-dump` prints the model's state.
+//! `--model-dump` prints the model's state. `--model-core interface carp_set_status VERB`
+//! does what OPNsense core's configd action of that name does to the model and to the
+//! config.xml in CARPD_CONFIG ([`carp_kernel_model::core`]); a test stands it in for
+//! `/usr/local/sbin/configctl`.
 
 use carp_kernel_model::{Kernel, Release, Store, boxes};
 use std::path::Path;
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Some("--model-core") => return core(path, &args[2..]),
         _ => {}
     }
     let store = match Store::open(path) {
@@ -66,4 +70,34 @@ fn main() -> ExitCode {
     };
     let kernel = carpd::native::Kernel::new(Arc::new(carp_kernel_model::ModelSys::new(store)));
     carpd::cli::main_with(Some(kernel))
+}
+
+/// `configctl interface carp_set_status VERB` as core answers it.
+fn core(model: &Path, args: &[String]) -> ExitCode {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ["interface", "carp_set_status", verb] = words.as_slice() else {
+        println!("Action not allowed or missing");
+        return ExitCode::SUCCESS;
+    };
+    let Some(config) = std::env::var_os("CARPD_CONFIG") else {
+        eprintln!("carpd-model: --model-core needs CARPD_CONFIG (config.xml)");
+        return ExitCode::from(2);
+    };
+    let result = Store::open(model).and_then(|s| {
+        s.with(|k| carp_kernel_model::core::carp_set_status(k, Path::new(&config), verb))
+    });
+    match result {
+        Ok(Ok(answer)) => {
+            println!("{answer}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("carpd-model: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("carpd-model: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -1,0 +1,1302 @@
+//! Static checks of the os-carpd GUI (plugin/net/carpd/src/opnsense: MVC model, controllers,
+//! forms, views, ACL, menu and dashboard widget). There is no Phalcon here, so nothing runs:
+//! the PHP files pass `php -l`, every XML file is well-formed, every form field, URL, menu
+//! entry, view, widget file and configd action the GUI names exists where OPNsense will look
+//! for it, and the ACL lets a user with the plugin's privilege reach every URL the pages use.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+/// The plugin's files below /usr/local/opnsense.
+const PLUGIN: &str = "plugin/net/carpd/src/opnsense";
+const MVC: &str = "plugin/net/carpd/src/opnsense/mvc/app";
+const CONTROLLERS: &str = "plugin/net/carpd/src/opnsense/mvc/app/controllers/OPNsense/Carpd";
+const VIEWS: &str = "plugin/net/carpd/src/opnsense/mvc/app/views";
+const MODEL_XML: &str = "plugin/net/carpd/src/opnsense/mvc/app/models/OPNsense/Carpd/Carpd.xml";
+const ACL_XML: &str = "plugin/net/carpd/src/opnsense/mvc/app/models/OPNsense/Carpd/ACL/ACL.xml";
+const MENU_XML: &str = "plugin/net/carpd/src/opnsense/mvc/app/models/OPNsense/Carpd/Menu/Menu.xml";
+const WIDGETS: &str = "plugin/net/carpd/src/opnsense/www/js/widgets";
+const ACTIONS_D: &str = "plugin/net/carpd/src/opnsense/service/conf/actions.d";
+
+/// The plugin's module: /ui/carpd/..., /api/carpd/..., controllers/OPNsense/Carpd.
+const MODULE: &str = "carpd";
+
+/// Public `*Action` methods of the core base classes the plugin's controllers extend, as
+/// opnsense/core (read at f95e815) defines them in src/opnsense/mvc/app/controllers/OPNsense/Base/:
+/// - ApiMutableModelControllerBase.php: getAction, setAction;
+/// - ApiMutableServiceControllerBase.php: startAction, stopAction, restartAction,
+///   reconfigureAction, statusAction;
+/// - ApiControllerBase.php: none;
+/// - IndexController.php (\OPNsense\Base\IndexController, the base of every page
+///   controller): indexAction.
+///
+/// None of them takes a parameter.
+fn inherited_actions(base: &str) -> Option<&'static [&'static str]> {
+    match base.trim_start_matches('\\').rsplit('\\').next()? {
+        "ApiMutableModelControllerBase" => Some(&["get", "set"]),
+        "ApiMutableServiceControllerBase" => {
+            Some(&["start", "stop", "restart", "reconfigure", "status"])
+        }
+        "ApiControllerBase" => Some(&[]),
+        "IndexController" if base.contains("Base") => Some(&["index"]),
+        _ => None,
+    }
+}
+
+/// The API under core's log view (src/opnsense/mvc/app/views/OPNsense/Diagnostics/log.volt):
+/// the page at /ui/diagnostics/log/<module>/<scope> searches, clears and exports through these.
+fn log_view_api(scope: &str) -> Vec<String> {
+    vec![
+        format!("/api/diagnostics/log/core/{scope}"),
+        format!("/api/diagnostics/log/core/{scope}/clear"),
+        format!("/api/diagnostics/log/core/{scope}/export"),
+    ]
+}
+
+/// What updateServiceControlUI(name) (core src/opnsense/www/js/opnsense_ui.js) calls: the
+/// status, and start/stop/restart from the buttons it draws.
+fn service_widget_api(name: &str) -> Vec<String> {
+    ["status", "start", "stop", "restart"]
+        .iter()
+        .map(|a| format!("/api/{name}/service/{a}"))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(rel: &str) -> String {
+    let p = root().join(rel);
+    fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+fn exists(rel: &str) -> bool {
+    root().join(rel).is_file()
+}
+
+/// Files below `dir` (relative to the repository) whose names end in `suffix`, sorted.
+fn files(dir: &str, suffix: &str) -> Vec<String> {
+    fn walk(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
+        let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, suffix, out);
+            } else if path.to_string_lossy().ends_with(suffix) {
+                out.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&root().join(dir), suffix, &mut found);
+    let mut rel: Vec<String> = found
+        .iter()
+        .map(|p| {
+            p.strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    rel.sort();
+    rel
+}
+
+/// 1-based line of a byte offset.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// `php` is needed; its absence is a broken test machine, never a pass.
+fn require_php() {
+    let found = Command::new("sh")
+        .args(["-c", "command -v php"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        panic!(
+            "`php` is not installed: run `sudo scripts/install-deps` \
+             (or `sudo apt-get install php-cli`)"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// XML
+
+/// An element of a parsed XML file.
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    attrs: Vec<(String, String)>,
+    text: String,
+    children: Vec<Element>,
+    line: usize,
+}
+
+impl Element {
+    fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    fn text_of(&self, name: &str) -> Option<String> {
+        self.child(name).map(|c| c.text.trim().to_string())
+    }
+
+    /// This element and everything below it, in document order.
+    fn all(&self) -> Vec<&Element> {
+        let mut out = vec![self];
+        for c in &self.children {
+            out.extend(c.all());
+        }
+        out
+    }
+}
+
+fn start_element(s: &BytesStart<'_>, line: usize) -> Result<Element, String> {
+    let mut el = Element {
+        name: s.name().as_ref().to_string(),
+        line,
+        ..Element::default()
+    };
+    for attr in s.attributes() {
+        let attr = attr.map_err(|e| format!("bad attribute in <{}>: {e}", el.name))?;
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| format!("attribute {} of <{}>: {e}", attr.key.as_ref(), el.name))?;
+        el.attrs
+            .push((attr.key.as_ref().to_string(), value.into_owned()));
+    }
+    Ok(el)
+}
+
+/// Parses `rel` into its root element, or says where and why it is not well-formed.
+fn parse_xml(rel: &str) -> Result<Element, String> {
+    let src = read(rel);
+    let mut reader = Reader::from_str(&src);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let fail = |offset: u64, msg: String| -> String {
+        format!("{rel}:{}: {msg}", line_at(&src, offset as usize))
+    };
+    loop {
+        let before = reader.buffer_position();
+        let event = reader
+            .read_event()
+            .map_err(|e| fail(reader.error_position(), e.to_string()))?;
+        let line = line_at(&src, before as usize);
+        let finished = match event {
+            Event::Start(s) => {
+                stack.push(start_element(&s, line).map_err(|m| fail(before, m))?);
+                None
+            }
+            Event::Empty(s) => Some(start_element(&s, line).map_err(|m| fail(before, m))?),
+            // quick-xml checks that the end tag names the open element.
+            Event::End(_) => stack.pop(),
+            Event::Text(t) => {
+                let text = t.xml10_content();
+                match stack.last_mut() {
+                    Some(top) => top.text.push_str(&text),
+                    None if !text.trim().is_empty() => {
+                        return Err(fail(before, "text outside the root element".into()));
+                    }
+                    None => {}
+                }
+                None
+            }
+            Event::CData(c) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&c.xml10_content());
+                }
+                None
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c.to_string()),
+                    Ok(None) => {
+                        quick_xml::escape::resolve_predefined_entity(&r).map(str::to_string)
+                    }
+                    Err(_) => None,
+                };
+                let Some(text) = resolved else {
+                    return Err(fail(before, format!("unknown entity &{};", &*r)));
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&text);
+                }
+                None
+            }
+            Event::Eof => {
+                if let Some(open) = stack.last() {
+                    return Err(fail(
+                        before,
+                        format!(
+                            "end of file: <{}> (line {}) is not closed",
+                            open.name, open.line
+                        ),
+                    ));
+                }
+                return root.ok_or_else(|| fail(before, "no root element".into()));
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => None,
+        };
+        if let Some(el) = finished {
+            match stack.last_mut() {
+                Some(parent) => parent.children.push(el),
+                None if root.is_some() => {
+                    return Err(fail(before, format!("a second root element <{}>", el.name)));
+                }
+                None => root = Some(el),
+            }
+        }
+    }
+}
+
+fn xml(rel: &str) -> Element {
+    parse_xml(rel).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Paths (`general.enabled`) of the fields below a model's `<items>`: every element with a
+/// `type` attribute is a field, its ancestors below `<items>` are containers.
+fn model_fields(items: &Element) -> BTreeMap<String, &Element> {
+    fn walk<'a>(el: &'a Element, prefix: &str, out: &mut BTreeMap<String, &'a Element>) {
+        for c in &el.children {
+            let path = if prefix.is_empty() {
+                c.name.clone()
+            } else {
+                format!("{prefix}.{}", c.name)
+            };
+            if c.attr("type").is_some() {
+                out.insert(path, c);
+            } else {
+                walk(c, &path, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(items, "", &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// PHP, read as text
+
+/// A public method of a PHP class: name, whether it takes parameters, its body, its line.
+struct Method {
+    name: String,
+    takes_params: bool,
+    body: String,
+    line: usize,
+}
+
+struct PhpClass {
+    file: String,
+    namespace: String,
+    class: String,
+    extends: String,
+    methods: Vec<Method>,
+    text: String,
+}
+
+impl PhpClass {
+    fn load(rel: &str) -> PhpClass {
+        let text = read(rel);
+        let word_after = |key: &str| -> String {
+            text.lines()
+                .map(str::trim_start)
+                .find_map(|l| l.strip_prefix(key))
+                .map(|rest| {
+                    rest.trim()
+                        .trim_end_matches(';')
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
+        let namespace = word_after("namespace ");
+        let class = word_after("class ");
+        let extends = text
+            .lines()
+            .map(str::trim_start)
+            .find(|l| l.starts_with("class ") || l.starts_with("abstract class "))
+            .and_then(|l| l.split(" extends ").nth(1))
+            .map(|b| b.split_whitespace().next().unwrap_or("").to_string())
+            .unwrap_or_default();
+
+        // `public function name(params)`; the body runs to the next method or the end.
+        let mut starts: Vec<(usize, String, bool)> = Vec::new();
+        let mut from = 0;
+        while let Some(i) = text[from..].find("function ") {
+            let at = from + i;
+            from = at + "function ".len();
+            let head = &text[text[..at].rfind('\n').map_or(0, |n| n + 1)..at];
+            if !head.split_whitespace().any(|w| w == "public") {
+                continue;
+            }
+            let rest = &text[from..];
+            let Some(open) = rest.find('(') else { continue };
+            let name = rest[..open].trim().to_string();
+            let close = rest[open..].find(')').map_or(open, |c| open + c);
+            let params = rest[open + 1..close].trim();
+            starts.push((at, name, !params.is_empty()));
+        }
+        let methods = starts
+            .iter()
+            .enumerate()
+            .map(|(i, (at, name, takes_params))| {
+                let end = starts.get(i + 1).map_or(text.len(), |s| s.0);
+                Method {
+                    name: name.clone(),
+                    takes_params: *takes_params,
+                    body: text[*at..end].to_string(),
+                    line: line_at(&text, *at),
+                }
+            })
+            .collect();
+        PhpClass {
+            file: rel.to_string(),
+            namespace,
+            class,
+            extends,
+            methods,
+            text,
+        }
+    }
+
+    /// The value of `protected static $name = '...';`.
+    fn static_string(&self, name: &str) -> Option<String> {
+        let key = format!("static ${name} = ");
+        let line = self.text.lines().find(|l| l.contains(&key))?;
+        let value = line.split(&key).nth(1)?.trim().trim_end_matches(';').trim();
+        Some(value.trim_matches(|c| c == '\'' || c == '"').to_string())
+    }
+
+    /// Does `<action>Action` exist here or in the core base class, and does it take
+    /// parameters? `None` when it does not exist.
+    fn action(&self, action: &str) -> Option<bool> {
+        let wanted = format!("{action}Action");
+        if let Some(m) = self.methods.iter().find(|m| m.name == wanted) {
+            return Some(m.takes_params);
+        }
+        let inherited = inherited_actions(&self.extends).unwrap_or_else(|| {
+            panic!(
+                "{}: extends {}, a class this test does not know the actions of \
+                 (add its public *Action methods to inherited_actions)",
+                self.file, self.extends
+            )
+        });
+        inherited.contains(&action).then_some(false)
+    }
+}
+
+/// Phalcon's dispatcher camelizes URL parts: `get_vip_status` → `getVipStatus`.
+fn camel(part: &str, upper_first: bool) -> String {
+    let mut out = String::new();
+    for (i, word) in part.split(['_', '-']).enumerate() {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 && !upper_first {
+                out.push(first.to_ascii_lowercase());
+            } else {
+                out.push(first.to_ascii_uppercase());
+            }
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// URLs the pages use
+
+/// A URL found in a file, with where.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Url {
+    url: String,
+    at: String,
+}
+
+/// The view, widget script and widget metadata files.
+fn page_files() -> Vec<String> {
+    let mut out = files(VIEWS, ".volt");
+    out.extend(files(WIDGETS, ".js"));
+    out.extend(files(&format!("{WIDGETS}/Metadata"), ".xml"));
+    out
+}
+
+/// Quoted strings that follow `marker` (`updateServiceControlUI('carpd')`,
+/// `'data_service_widget': 'carpd'`, `data-service-widget="carpd"`).
+fn quoted_after(text: &str, marker: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(marker) {
+        let at = from + i;
+        from = at + marker.len();
+        let rest = &text[from..];
+        let skip = rest
+            .find(|c: char| !(c.is_whitespace() || matches!(c, '(' | ':' | '=' | '\'' | '"')))
+            .unwrap_or(rest.len());
+        let lead = &rest[..skip];
+        if let Some(q) = lead.chars().rev().find(|c| *c == '\'' || *c == '"') {
+            let value: String = rest[skip..].chars().take_while(|c| *c != q).collect();
+            out.push((value, line_at(text, at)));
+        }
+    }
+    out
+}
+
+/// Every `/ui/...` and `/api/...` URL written in the page files, plus the URLs the core
+/// helpers they call use (updateServiceControlUI, the apply button's service widget).
+fn page_urls() -> Vec<Url> {
+    let mut out = Vec::new();
+    for file in page_files() {
+        let text = read(&file);
+        for prefix in ["/ui/", "/api/"] {
+            let mut from = 0;
+            while let Some(i) = text[from..].find(prefix) {
+                let at = from + i;
+                from = at + prefix.len();
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || "/._-".contains(c)) {
+                    continue; // part of a longer path, not a URL
+                }
+                let url: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "/_-".contains(*c))
+                    .collect();
+                out.push(Url {
+                    url,
+                    at: format!("{file}:{}", line_at(&text, at)),
+                });
+            }
+        }
+        for marker in [
+            "updateServiceControlUI",
+            "data_service_widget",
+            "data-service-widget",
+        ] {
+            for (name, line) in quoted_after(&text, marker) {
+                for url in service_widget_api(&name) {
+                    out.push(Url {
+                        url,
+                        at: format!("{file}:{line} ({marker} '{name}')"),
+                    });
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The menu's entries: (url, line).
+fn menu_urls() -> Vec<(String, usize)> {
+    xml(MENU_XML)
+        .all()
+        .into_iter()
+        .filter_map(|e| e.attr("url").map(|u| (u.to_string(), e.line)))
+        .collect()
+}
+
+/// The scope of a core log view URL (/ui/diagnostics/log/core/<scope>).
+fn log_scope(url: &str) -> Option<&str> {
+    url.strip_prefix("/ui/diagnostics/log/core/")
+}
+
+/// core's ACL::urlMatch (src/opnsense/mvc/app/models/OPNsense/Core/ACL.php): `*` matches
+/// anything, and a pattern ending in `/*`, `&*` or `?*` also matches the URL without that
+/// tail; the URL's `#fragment` is ignored.
+fn acl_match(pattern: &str, url: &str) -> bool {
+    fn glob(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
+            Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
+        }
+    }
+    let url = url.split('#').next().unwrap_or("");
+    let Some(url) = url.strip_prefix('/') else {
+        return false;
+    };
+    if glob(pattern.as_bytes(), url.as_bytes()) {
+        return true;
+    }
+    ["/*", "&*", "?*"].iter().any(|tail| {
+        pattern.ends_with(tail) && glob(&pattern.as_bytes()[..pattern.len() - 2], url.as_bytes())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. PHP
+
+#[test]
+fn php_files_pass_php_lint_and_carry_the_licence() {
+    require_php();
+    let php = files(MVC, ".php");
+    assert!(!php.is_empty(), "no .php files under {MVC}");
+    let mut problems = Vec::new();
+    for rel in &php {
+        let o = Command::new("php")
+            .arg("-l")
+            .arg(root().join(rel))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `php -l {rel}`: {e}"));
+        if !o.status.success() {
+            problems.push(format!(
+                "`php -l {rel}` failed:\n{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+    }
+    // The BSD-2-Clause header every opnsense plugin file carries; the views and the widget
+    // carry it too.
+    let mut licensed = php.clone();
+    licensed.extend(files(VIEWS, ".volt"));
+    licensed.extend(files(WIDGETS, ".js"));
+    for rel in &licensed {
+        let head: String = read(rel).lines().take(30).collect::<Vec<_>>().join("\n");
+        for needed in [
+            "Copyright (C) 2026 carpd contributors",
+            "Redistribution and use in source and binary forms",
+            "THIS SOFTWARE IS PROVIDED ``AS IS''",
+        ] {
+            if !head.contains(needed) {
+                problems.push(format!(
+                    "{rel}: the BSD-2-Clause header is missing `{needed}` in its first 30 lines"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Phalcon loads `\OPNsense\Carpd\Api\StatusController` from
+/// controllers/OPNsense/Carpd/Api/StatusController.php (models likewise); the controllers
+/// name their model, its enable field and their template, which must all exist.
+#[test]
+fn php_classes_live_where_phalcon_looks_and_name_what_exists() {
+    let mut problems = Vec::new();
+    for rel in files(MVC, ".php") {
+        let c = PhpClass::load(&rel);
+        let under = ["controllers/", "models/"]
+            .iter()
+            .find_map(|d| rel.split(&format!("{MVC}/{d}")).nth(1))
+            .unwrap_or_else(|| panic!("{rel}: a PHP file outside controllers/ and models/"));
+        let expected = under.trim_end_matches(".php").replace('/', "\\");
+        let actual = format!("{}\\{}", c.namespace, c.class);
+        if actual != expected {
+            problems.push(format!(
+                "{rel}: declares {actual}, but the autoloader expects {expected} in this file"
+            ));
+        }
+    }
+
+    let model_class = |value: &str| -> String {
+        format!(
+            "{MVC}/models/{}.php",
+            value.trim_start_matches('\\').replace('\\', "/")
+        )
+    };
+    let fields = {
+        let model = xml(MODEL_XML);
+        let items = model
+            .child("items")
+            .unwrap_or_else(|| panic!("{MODEL_XML}: no <items>"));
+        model_fields(items).into_keys().collect::<BTreeSet<_>>()
+    };
+    let settings = PhpClass::load(&format!("{CONTROLLERS}/Api/SettingsController.php"));
+    let service = PhpClass::load(&format!("{CONTROLLERS}/Api/ServiceController.php"));
+    for (c, prop) in [
+        (&settings, "internalModelClass"),
+        (&service, "internalServiceClass"),
+    ] {
+        match c.static_string(prop) {
+            Some(v) if exists(&model_class(&v)) => {}
+            Some(v) => problems.push(format!(
+                "{}: ${prop} = {v}, but {} does not exist",
+                c.file,
+                model_class(&v)
+            )),
+            None => problems.push(format!("{}: no ${prop}", c.file)),
+        }
+    }
+    match settings.static_string("internalModelName") {
+        Some(v) if v == MODULE => {}
+        other => problems.push(format!(
+            "{}: $internalModelName is {other:?}; the forms' ids start with `{MODULE}.`",
+            settings.file
+        )),
+    }
+    match service.static_string("internalServiceEnabled") {
+        Some(v) if fields.contains(&v) => {}
+        other => problems.push(format!(
+            "{}: $internalServiceEnabled is {other:?}, not a field of {MODEL_XML}",
+            service.file
+        )),
+    }
+    match service.static_string("internalServiceTemplate") {
+        Some(v) if exists(&format!("{PLUGIN}/service/templates/{v}/+TARGETS")) => {}
+        other => problems.push(format!(
+            "{}: $internalServiceTemplate is {other:?}, but {PLUGIN}/service/templates/<it>/+TARGETS \
+             does not exist (reconfigure runs `configctl template reload <it>`)",
+            service.file
+        )),
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. XML
+
+#[test]
+fn xml_files_are_well_formed() {
+    let all = files(PLUGIN, ".xml");
+    for needed in [
+        MODEL_XML.to_string(),
+        ACL_XML.to_string(),
+        MENU_XML.to_string(),
+        format!("{CONTROLLERS}/forms/general.xml"),
+        format!("{WIDGETS}/Metadata/Carpd.xml"),
+    ] {
+        assert!(all.contains(&needed), "{needed} is missing (found {all:?})");
+    }
+    let problems: Vec<String> = all.iter().filter_map(|f| parse_xml(f).err()).collect();
+    assert!(
+        problems.is_empty(),
+        "not well-formed:\n{}",
+        problems.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. forms → model
+
+/// core's Vip model fields (opnsense/core f95e815,
+/// src/opnsense/mvc/app/models/OPNsense/Interfaces/Vip.xml, items `vip`), which a ModelRelationField to OPNsense.Interfaces.Vip may show or filter on.
+const CORE_VIP_FIELDS: &[&str] = &[
+    "interface",
+    "mode",
+    "subnet",
+    "subnet_bits",
+    "gateway",
+    "noexpand",
+    "nobind",
+    "password",
+    "vhid",
+    "advbase",
+    "advskew",
+    "peer",
+    "peer6",
+    "nosync",
+    "address",
+    "vhid_txt",
+    "descr",
+];
+
+#[test]
+fn form_fields_exist_in_the_model() {
+    let model = xml(MODEL_XML);
+    let mut problems = Vec::new();
+    if model.text_of("mount").as_deref() != Some("//OPNsense/carpd") {
+        problems.push(format!(
+            "{MODEL_XML}: <mount> is {:?}, expected //OPNsense/carpd",
+            model.text_of("mount")
+        ));
+    }
+    if model.text_of("version").is_none_or(|v| v.is_empty()) {
+        problems.push(format!("{MODEL_XML}: no <version> (migrations need one)"));
+    }
+    let items = model
+        .child("items")
+        .unwrap_or_else(|| panic!("{MODEL_XML}: no <items>"));
+    let fields = model_fields(items);
+
+    // A relation to core's VIPs names real Vip fields.
+    for (path, field) in &fields {
+        if field.attr("type") != Some("ModelRelationField") {
+            continue;
+        }
+        for source in field.child("Model").map_or(&[][..], |m| &m.children[..]) {
+            if source.text_of("source").as_deref() != Some("OPNsense.Interfaces.Vip") {
+                continue;
+            }
+            if source.text_of("items").as_deref() != Some("vip") {
+                problems.push(format!(
+                    "{MODEL_XML}:{}: {path}: core's Vip model keeps its VIPs in `vip`",
+                    source.line
+                ));
+            }
+            let display = source.text_of("display").unwrap_or_default();
+            let filters = source.child("filters").map_or(Vec::new(), |f| {
+                f.children.iter().map(|c| c.name.clone()).collect()
+            });
+            for name in display
+                .split(',')
+                .map(str::trim)
+                .chain(filters.iter().map(String::as_str))
+            {
+                if !CORE_VIP_FIELDS.contains(&name) {
+                    problems.push(format!(
+                        "{MODEL_XML}:{}: {path}: `{name}` is not a field of core's Vip model",
+                        source.line
+                    ));
+                }
+            }
+        }
+    }
+
+    let forms = files(&format!("{CONTROLLERS}/forms"), ".xml");
+    assert!(!forms.is_empty(), "no forms under {CONTROLLERS}/forms");
+    for form in &forms {
+        let root = xml(form);
+        for field in root.children.iter().filter(|c| c.name == "field") {
+            let Some(id) = field.text_of("id") else {
+                if field.text_of("type").as_deref() != Some("header") {
+                    problems.push(format!("{form}:{}: a field without <id>", field.line));
+                }
+                continue;
+            };
+            match id.strip_prefix(&format!("{MODULE}.")) {
+                Some(path) if fields.contains_key(path) => {}
+                Some(path) => problems.push(format!(
+                    "{form}:{}: <id>{id}</id>: there is no field `{path}` under <items> in {MODEL_XML} \
+                     (fields: {})",
+                    field.line,
+                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
+                None => problems.push(format!(
+                    "{form}:{}: <id>{id}</id> does not start with `{MODULE}.` (the settings \
+                     controller's $internalModelName)",
+                    field.line
+                )),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. API URLs → controller actions
+
+#[test]
+fn api_urls_resolve_to_controller_actions() {
+    let urls: Vec<Url> = page_urls()
+        .into_iter()
+        .filter(|u| u.url.starts_with(&format!("/api/{MODULE}/")))
+        .collect();
+    for needed in [
+        "/api/carpd/status/status",
+        "/api/carpd/settings/get",
+        "/api/carpd/settings/set",
+        "/api/carpd/service/reconfigure",
+        "/api/carpd/service/status",
+    ] {
+        assert!(
+            urls.iter().any(|u| u.url == needed),
+            "no page uses {needed}; found {:?}",
+            urls.iter().map(|u| &u.url).collect::<BTreeSet<_>>()
+        );
+    }
+    let mut problems = Vec::new();
+    for Url { url, at } in &urls {
+        let parts: Vec<&str> = url
+            .trim_start_matches(&format!("/api/{MODULE}/"))
+            .split('/')
+            .collect();
+        let controller = parts[0];
+        let action = parts
+            .get(1)
+            .copied()
+            .filter(|a| !a.is_empty())
+            .unwrap_or("index");
+        let params = parts.iter().skip(2).any(|p| !p.is_empty());
+        if controller.is_empty() {
+            problems.push(format!("{at}: {url} names no controller"));
+            continue;
+        }
+        let file = format!(
+            "{CONTROLLERS}/Api/{}Controller.php",
+            camel(controller, true)
+        );
+        if !exists(&file) {
+            problems.push(format!("{at}: {url} needs {file}, which does not exist"));
+            continue;
+        }
+        let class = PhpClass::load(&file);
+        let method = format!("{}Action", camel(action, false));
+        match class.action(&camel(action, false)) {
+            None => problems.push(format!(
+                "{at}: {url} needs a public function {method}() in {file} (or its base class {})",
+                class.extends
+            )),
+            Some(false) if params => problems.push(format!(
+                "{at}: {url} passes a parameter, but {file}'s {method}() takes none"
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A Volt tag opened in a view must close before anything else opens: a `{{` or `{%` left
+/// in the page's JavaScript would be taken for a tag by Volt.
+#[test]
+fn volt_tags_are_closed() {
+    let mut problems = Vec::new();
+    for rel in files(VIEWS, ".volt") {
+        let text = read(&rel);
+        let mut from = 0;
+        loop {
+            let next = ["{{", "{%", "{#"]
+                .iter()
+                .filter_map(|o| text[from..].find(o).map(|i| (from + i, *o)))
+                .min();
+            let Some((at, open)) = next else { break };
+            let close = match open {
+                "{{" => "}}",
+                "{%" => "%}",
+                _ => "#}",
+            };
+            let body_start = at + 2;
+            let Some(end) = text[body_start..].find(close).map(|i| body_start + i) else {
+                problems.push(format!(
+                    "{rel}:{}: `{open}` is never closed with `{close}`",
+                    line_at(&text, at)
+                ));
+                break;
+            };
+            let body = &text[body_start..end];
+            if open != "{#" && (body.contains("{{") || body.contains("{%") || body.contains("{#")) {
+                problems.push(format!(
+                    "{rel}:{}: `{open}` opens again before its `{close}`",
+                    line_at(&text, at)
+                ));
+            }
+            from = end + 2;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. ACL
+
+#[test]
+fn acl_covers_every_url_the_gui_uses() {
+    let acl = xml(ACL_XML);
+    let patterns: Vec<String> = acl
+        .all()
+        .into_iter()
+        .filter(|e| e.name == "pattern")
+        .map(|e| e.text.trim().to_string())
+        .collect();
+    assert!(!patterns.is_empty(), "{ACL_XML}: no <pattern>");
+    let privileges: Vec<&str> = acl.children.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        privileges.contains(&"page-services-carpd"),
+        "{ACL_XML}: no privilege page-services-carpd (found {privileges:?})"
+    );
+
+    let mut urls: Vec<Url> = page_urls();
+    for (url, line) in menu_urls() {
+        if let Some(scope) = log_scope(&url) {
+            for api in log_view_api(scope) {
+                urls.push(Url {
+                    url: api,
+                    at: format!("{MENU_XML}:{line} (core's log view for {url})"),
+                });
+            }
+        }
+        urls.push(Url {
+            url,
+            at: format!("{MENU_XML}:{line}"),
+        });
+    }
+    let mut problems: Vec<String> = urls
+        .iter()
+        .filter(|u| !patterns.iter().any(|p| acl_match(p, &u.url)))
+        .map(|u| {
+            format!(
+                "{}: {} is not covered by any <pattern> in {ACL_XML}",
+                u.at, u.url
+            )
+        })
+        .collect();
+    problems.dedup();
+    assert!(
+        problems.is_empty(),
+        "{}\n(patterns: {})",
+        problems.join("\n"),
+        patterns.join(", ")
+    );
+}
+
+#[test]
+fn acl_match_follows_core() {
+    assert!(acl_match("ui/carpd/*", "/ui/carpd"));
+    assert!(acl_match("ui/carpd/*", "/ui/carpd/"));
+    assert!(acl_match("ui/carpd/*", "/ui/carpd/index/status"));
+    assert!(acl_match("ui/carpd/*", "/ui/carpd/#general"));
+    assert!(!acl_match("ui/carpd/*", "/ui/carpdx"));
+    assert!(!acl_match("ui/carpd/*", "/api/carpd/status/status"));
+    assert!(acl_match(
+        "api/diagnostics/log/core/carpd/*",
+        "/api/diagnostics/log/core/carpd"
+    ));
+    assert!(!acl_match(
+        "api/diagnostics/log/core/carpd/*",
+        "/api/diagnostics/log/core/carpd-hook"
+    ));
+    assert!(acl_match(
+        "api/carpd/status/status",
+        "/api/carpd/status/status"
+    ));
+    assert!(!acl_match(
+        "api/carpd/status/status",
+        "/api/carpd/status/status/x"
+    ));
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. menu → pages
+
+#[test]
+fn menu_urls_resolve_to_pages() {
+    let urls = menu_urls();
+    let mut problems = Vec::new();
+    for needed in [
+        "/ui/carpd/",
+        "/ui/carpd/index/status",
+        "/ui/diagnostics/log/core/carpd",
+    ] {
+        if !urls.iter().any(|(u, _)| u == needed) {
+            problems.push(format!("{MENU_XML}: no entry for {needed}"));
+        }
+    }
+    for (url, line) in &urls {
+        let at = format!("{MENU_XML}:{line}");
+        let path = url.split('#').next().unwrap_or("");
+        // core's Diagnostics LogController renders /ui/diagnostics/log/core/<scope> for any
+        // scope (its __call); what makes the log exist is syslog-ng's local filter for it.
+        if let Some(scope) = log_scope(path) {
+            let filter = format!("{PLUGIN}/service/templates/OPNsense/Syslog/local/{scope}.conf");
+            if scope.is_empty() || scope.contains('/') {
+                problems.push(format!(
+                    "{at}: {url}: expected /ui/diagnostics/log/core/<name>"
+                ));
+            } else if !exists(&filter) {
+                problems.push(format!(
+                    "{at}: {url} shows /var/log/{scope}/, which only exists with {filter}"
+                ));
+            }
+            continue;
+        }
+        let Some(rest) = path.strip_prefix(&format!("/ui/{MODULE}")) else {
+            problems.push(format!(
+                "{at}: {url} is neither /ui/{MODULE}/... nor a core log view"
+            ));
+            continue;
+        };
+        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+        let controller = parts.first().copied().unwrap_or("index");
+        let action = parts.get(1).copied().unwrap_or("index");
+        let file = format!("{CONTROLLERS}/{}Controller.php", camel(controller, true));
+        if !exists(&file) {
+            problems.push(format!("{at}: {url} needs {file}, which does not exist"));
+            continue;
+        }
+        let method = format!("{}Action", camel(action, false));
+        if PhpClass::load(&file)
+            .action(&camel(action, false))
+            .is_none()
+        {
+            problems.push(format!(
+                "{at}: {url} needs a public function {method}() in {file}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The page actions pick views and forms that exist.
+#[test]
+fn page_controllers_pick_existing_views_and_forms() {
+    let mut problems = Vec::new();
+    for rel in files(CONTROLLERS, "Controller.php") {
+        if rel.contains("/Api/") {
+            continue;
+        }
+        let class = PhpClass::load(&rel);
+        for m in class.methods.iter().filter(|m| m.name.ends_with("Action")) {
+            let picks = quoted_after(&m.body, "->pick");
+            if picks.is_empty() {
+                problems.push(format!(
+                    "{rel}:{}: {}() picks no view (Phalcon would look for a default one)",
+                    m.line, m.name
+                ));
+            }
+            for (view, _) in picks {
+                let file = format!("{VIEWS}/{view}.volt");
+                if !exists(&file) {
+                    problems.push(format!(
+                        "{rel}:{}: {}() picks {view}, but {file} does not exist",
+                        m.line, m.name
+                    ));
+                }
+            }
+            for (form, _) in quoted_after(&m.body, "getForm") {
+                let file = format!("{CONTROLLERS}/forms/{form}.xml");
+                if !exists(&file) {
+                    problems.push(format!(
+                        "{rel}:{}: {}() loads form {form}, but {file} does not exist",
+                        m.line, m.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. dashboard widget
+
+#[test]
+fn widget_metadata_names_its_script() {
+    let metadata = files(&format!("{WIDGETS}/Metadata"), ".xml");
+    assert!(
+        !metadata.is_empty(),
+        "no widget metadata under {WIDGETS}/Metadata"
+    );
+    let mut problems = Vec::new();
+    for rel in &metadata {
+        let root = xml(rel);
+        if root.name != "metadata" {
+            problems.push(format!(
+                "{rel}: the root element is <{}>, not <metadata>",
+                root.name
+            ));
+        }
+        if root.children.is_empty() {
+            problems.push(format!("{rel}: names no widget"));
+        }
+        for widget in &root.children {
+            let at = format!("{rel}:{}", widget.line);
+            let Some(filename) = widget.text_of("filename") else {
+                problems.push(format!("{at}: <{}> has no <filename>", widget.name));
+                continue;
+            };
+            let script = format!("{WIDGETS}/{filename}");
+            if filename.contains('/') || !exists(&script) {
+                problems.push(format!(
+                    "{at}: <filename>{filename}</filename>: {script} does not exist"
+                ));
+                continue;
+            }
+            let js = read(&script);
+            let class = filename.trim_end_matches(".js");
+            if !js.contains(&format!("export default class {class} extends Base")) {
+                problems.push(format!(
+                    "{script}: expected `export default class {class} extends BaseTableWidget` \
+                     (or another Base*Widget), as the dashboard imports it"
+                ));
+            }
+            if widget
+                .child("endpoints")
+                .is_none_or(|e| e.children.iter().all(|c| c.name != "endpoint"))
+            {
+                problems.push(format!(
+                    "{at}: no <endpoints><endpoint> (the dashboard checks access by them)"
+                ));
+            }
+            // Every endpoint the script calls is listed, every translation it reads defined.
+            let endpoints: BTreeSet<String> = widget
+                .child("endpoints")
+                .map(|e| {
+                    e.children
+                        .iter()
+                        .map(|c| c.text.trim().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (url, line) in quoted_after(&js, "ajaxCall") {
+                if !endpoints.contains(&url) {
+                    problems.push(format!(
+                        "{script}:{line}: calls {url}, not listed in {rel}'s <endpoints>"
+                    ));
+                }
+            }
+            let translations: BTreeSet<String> = widget
+                .child("translations")
+                .map(|t| t.children.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
+            if !translations.contains("title") {
+                problems.push(format!("{at}: no <translations><title>"));
+            }
+            let mut from = 0;
+            while let Some(i) = js[from..].find("this.translations.") {
+                let at_js = from + i;
+                from = at_js + "this.translations.".len();
+                let key: String = js[from..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !translations.contains(&key) {
+                    problems.push(format!(
+                        "{script}:{}: this.translations.{key} is not in {rel}'s <translations>",
+                        line_at(&js, at_js)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// configd: what the controllers call exists
+
+/// The plugin's configd actions: `topic words...` → number of `%s` slots, as configd builds
+/// its map (topic = file name after `actions_`, dots in a section name = words).
+fn configd_actions() -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for rel in files(ACTIONS_D, ".conf") {
+        let name = rel.rsplit('/').next().unwrap();
+        let Some(topic) = name
+            .strip_prefix("actions_")
+            .and_then(|n| n.split('.').next())
+        else {
+            continue;
+        };
+        let mut section: Option<String> = None;
+        for line in read(&rel).lines().map(str::trim) {
+            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                let key = format!("{topic} {}", s.replace('.', " "));
+                out.insert(key.clone(), 0);
+                section = Some(key);
+            } else if let (Some(key), Some(params)) = (&section, line.strip_prefix("parameters")) {
+                let params = params.trim_start().trim_start_matches([':', '=']);
+                out.insert(key.clone(), params.matches("%s").count());
+            }
+        }
+    }
+    out
+}
+
+/// configd's lookup (processhandler.py find_action): the longest run of words that names an
+/// action; the words after it are parameters, which must not outnumber its `%s` slots.
+fn configd_resolves(
+    actions: &BTreeMap<String, usize>,
+    command: &str,
+    extra: usize,
+) -> Result<(), String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    for n in (1..=words.len()).rev() {
+        let key = words[..n].join(" ");
+        if let Some(slots) = actions.get(&key) {
+            let given = words.len() - n + extra;
+            return if given <= *slots {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{key}` takes {slots} parameter(s), `{command}` gives {given} (configd: Parameter mismatch)"
+                ))
+            };
+        }
+    }
+    Err(format!(
+        "no configd action `{command}` in {ACTIONS_D}/actions_{}.conf",
+        words.first().unwrap_or(&"?")
+    ))
+}
+
+#[test]
+fn controllers_call_configd_actions_that_exist() {
+    let actions = configd_actions();
+    let mut problems = Vec::new();
+    let mut calls = 0;
+    for rel in files(CONTROLLERS, ".php") {
+        let text = read(&rel);
+        for (func, with_params) in [("configdRun(", false), ("configdpRun(", true)] {
+            let mut from = 0;
+            while let Some(i) = text[from..].find(func) {
+                let at = from + i;
+                from = at + func.len();
+                let line = line_at(&text, at);
+                let rest = &text[from..];
+                let Some(command) = rest.strip_prefix('\'').and_then(|r| r.split('\'').next())
+                else {
+                    problems.push(format!(
+                        "{rel}:{line}: {func}...) without a literal action name: this test cannot check it"
+                    ));
+                    continue;
+                };
+                // configdpRun('action', [a, b]): one parameter per array element.
+                let extra = if with_params {
+                    let after = &rest[command.len() + 2..];
+                    let list = after
+                        .find('[')
+                        .and_then(|o| after[o + 1..].find(']').map(|c| &after[o + 1..o + 1 + c]))
+                        .unwrap_or("");
+                    list.split(',').filter(|p| !p.trim().is_empty()).count()
+                } else {
+                    0
+                };
+                calls += 1;
+                if let Err(e) = configd_resolves(&actions, command, extra) {
+                    problems.push(format!("{rel}:{line}: {e}"));
+                }
+            }
+        }
+    }
+    assert!(
+        calls >= 5,
+        "found only {calls} configd calls in {CONTROLLERS}"
+    );
+
+    // ApiMutableServiceControllerBase runs `<internalServiceName> start|stop|restart|status`,
+    // and `reload` from reconfigure when reconfigureForceRestart() is 0.
+    let service = PhpClass::load(&format!("{CONTROLLERS}/Api/ServiceController.php"));
+    let name = service
+        .static_string("internalServiceName")
+        .unwrap_or_else(|| panic!("{}: no $internalServiceName", service.file));
+    for verb in ["start", "stop", "restart", "status", "reload"] {
+        if let Err(e) = configd_resolves(&actions, &format!("{name} {verb}"), 0) {
+            problems.push(format!(
+                "{}: the base class's service actions run `configctl {name} {verb}`: {e}",
+                service.file
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\nactions found: {:?}",
+        problems.join("\n"),
+        actions.keys().collect::<Vec<_>>()
+    );
+}
