@@ -527,3 +527,144 @@ fn huge_generated_config_keeps_only_carp_sections() {
     assert_eq!(l.model.groups[39].name(), "40@vlan0.139");
     assert!(n > 10_000, "{n} rules");
 }
+
+/// The README's two-node VRRPv3 example: CARP and VRRPv3 side by side in one file.
+#[test]
+fn vrrp_example_configs_load_with_their_per_vhid_settings() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for (node, priority) in [("a", 200), ("b", 100)] {
+        let l = config::load(&examples.join(format!("vrrp-node-{node}.xml")))
+            .unwrap_or_else(|e| panic!("vrrp-node-{node}.xml: {e}"));
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let m = &l.model;
+        assert!(group(&m.groups, "1@eth0").vrrp().is_none());
+        for name in ["51@eth0", "52@eth0"] {
+            let v = group(&m.groups, name).vrrp().expect("a VRRPv3 router");
+            assert_eq!(
+                (v.priority, v.interval_cs, v.preempt, v.accept),
+                (priority, 10, true, true),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn vrrp_settings_errors_are_located() {
+    let name = "invalid/vrrp-settings.xml";
+    let errors = load_errors(name);
+    let at = |uuid_tail: &str, field: &str| {
+        format!(
+            "OPNsense/carpd/vhids/vhid[uuid=10000000-0000-4000-8000-00000000000{uuid_tail}]/{field}"
+        )
+    };
+    let expect = [
+        (
+            at("1", "protocol"),
+            "<protocol>vrrp3",
+            "has IPv4 and IPv6 addresses",
+        ),
+        (
+            at("2", "vip"),
+            "000000000002</vip>",
+            "is not the uuid of a CARP VIP",
+        ),
+        (
+            at("3", "priority"),
+            "<priority>0<",
+            "0 is out of range 1..255",
+        ),
+        (
+            at("3", "interval"),
+            "<interval>5000<",
+            "5000 is out of range 1..4095",
+        ),
+        (at("4", "vip"), "000000000003</vip>", "already has settings"),
+        (
+            at("5", "protocol"),
+            "<protocol>vrrp2",
+            "protocol \"vrrp2\" is not known",
+        ),
+        (at("6", "vip"), "000000000006\">", "no <vip>"),
+        (at("7", "accept"), "<accept>0<", "accept 0 is not supported"),
+    ];
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+    for (place, needle, message) in expect {
+        let e = errors
+            .iter()
+            .find(|e| e.place == place)
+            .unwrap_or_else(|| panic!("no error at {place}: {errors:#?}"));
+        assert!(e.message.contains(message), "{place}: {}", e.message);
+        let anchor = place
+            .split("uuid=")
+            .nth(1)
+            .and_then(|s| s.split(']').next())
+            .unwrap();
+        assert_eq!(e.line, Some(line_after(name, anchor, needle)), "{place}");
+    }
+}
+
+#[test]
+fn vrrp_vip_with_a_password_is_warned_that_it_is_unused() {
+    let dir = std::env::temp_dir().join(format!("carpd-vrrp-pw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.xml");
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/vrrp-node-a.xml"),
+    )
+    .unwrap()
+    .replace(
+        "<vhid>51</vhid>",
+        "<vhid>51</vhid><password>not-used</password>",
+    );
+    std::fs::write(&path, text).unwrap();
+    let l = config::load(&path).expect("loads");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0]
+            .message
+            .contains("password of 51@eth0 is not used"),
+        "{}",
+        l.warnings[0]
+    );
+}
+
+/// Without `<priority>` a VRRP router's priority follows the VIP's advskew (254 − advskew), so
+/// OPNsense's HA sync (+100 advskew on the backup) keeps the backup lower.
+#[test]
+fn vrrp_priority_defaults_to_254_minus_advskew() {
+    let dir = std::env::temp_dir().join(format!("carpd-vrrp-prio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for (node, advskew, want) in [("a", 0, 254), ("b", 100, 154)] {
+        let text = std::fs::read_to_string(examples.join(format!("vrrp-node-{node}.xml")))
+            .unwrap()
+            .replace(
+                "<vhid>51</vhid>",
+                &format!("<vhid>51</vhid><advskew>{advskew}</advskew>"),
+            );
+        let text = without_spans(&text, "<priority>", "</priority>");
+        let path = dir.join(format!("{node}.xml"));
+        std::fs::write(&path, text).unwrap();
+        let l = config::load(&path).expect("loads");
+        assert_eq!(
+            group(&l.model.groups, "51@eth0").vrrp().unwrap().priority,
+            want
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `text` without every `open…close` span.
+fn without_spans(text: &str, open: &str, close: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(open) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        rest = after.find(close).map_or("", |j| &after[j + close.len()..]);
+    }
+    out.push_str(rest);
+    out
+}

@@ -196,6 +196,7 @@ fn ipv6_and_dual_stack_vhids() {
         peer: None,
         peer6: None,
         device: None,
+        vrrp: None,
     };
     let dual = |skew| Vip {
         vhid: 3,
@@ -206,6 +207,7 @@ fn ipv6_and_dual_stack_vhids() {
         peer: None,
         peer6: None,
         device: None,
+        vrrp: None,
     };
     let (a, b) = pair(&lab, &[v6(0), dual(0)], &[v6(100), dual(100)], false);
     for vhid in [2, 3] {

@@ -295,11 +295,12 @@ fn forged_adverts_change_nothing_and_are_counted_by_reason() {
     // These belong to no VHID: status counts them at carp level, and the log names each.
     let wrong_vhid = carp_datagram(client.v4, &forged(99, [0x55; 20]));
     let truncated = build_ipv4(client.v4, MCAST_V4, &forged(1, [0x55; 20]).to_bytes()[..20]);
-    // VRRPv3 advert: version 3, type 1, vrid 1, priority 255, one address, interval 1 s.
+    // VRRPv3 advert: version 3, type 1, vrid 77 (no VHID here), priority 255, one address,
+    // interval 1 s.
     let vrrp = build_ipv4(
         client.v4,
         MCAST_V4,
-        &[0x31, 1, 255, 1, 0x00, 100, 0, 0, 192, 0, 2, 1],
+        &[0x31, 77, 255, 1, 0x00, 100, 0, 0, 192, 0, 2, 1],
     );
     send_raw_v4(&client, &[wrong_vhid, truncated, vrrp]);
     for d in [&a, &b] {
@@ -314,6 +315,18 @@ fn forged_adverts_change_nothing_and_are_counted_by_reason() {
             let counted = d.report().unwrap()["carp"]["drops"][reason].as_u64();
             assert!(counted >= Some(1), "{}: {reason} not in status", d.node.ns);
         }
+    }
+
+    // The same VRRPv3 advert with VRID 1: a VRRP router that uses our CARP VHID's number
+    // (both take the MAC 00:00:5e:00:01:01), counted on that VHID.
+    let collision = build_ipv4(
+        client.v4,
+        MCAST_V4,
+        &[0x31, 1, 255, 1, 0x00, 100, 0, 0, 192, 0, 2, 1],
+    );
+    send_raw_v4(&client, &[collision]);
+    for d in [&a, &b] {
+        expect_drops(d, "vrrponcarp", 1);
     }
 
     std::thread::sleep(Duration::from_millis(1500));

@@ -10,23 +10,11 @@ mod harness;
 
 use std::time::Duration;
 
-use common::netns::{Lab, Node, Proc, wait_until};
+use common::netns::{Lab, Node, Proc, require_tool, wait_until};
 use harness::{Daemon, Vip};
 
 const VIP: &str = "192.0.2.1";
 const PASS: &str = "interop-key";
-
-fn require(tool: &str) {
-    let found = std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{tool} is not installed: run scripts/install-deps (CI installs it)"
-    );
-}
 
 /// ucarp on `node`; its up/down scripts write the state it believes it is in.
 struct Ucarp {
@@ -46,7 +34,7 @@ mod tempdir {
 
 impl Ucarp {
     fn start(lab: &Lab, node: &Node, advskew: u8) -> Ucarp {
-        require("ucarp");
+        require_tool("ucarp");
         let dir = std::env::temp_dir().join(format!("carpd-ucarp-{}", node.ns));
         std::fs::create_dir_all(&dir).unwrap();
         let state_file = dir.join("state");
@@ -159,7 +147,7 @@ fn ucarp_master_carpd_backup_then_carpd_takes_over() {
 
 #[test]
 fn tshark_decodes_carpd_adverts_with_good_checksum_and_our_hmac_verifies() {
-    require("tshark");
+    require_tool("tshark");
     let lab = Lab::new("it", 1);
     let mut a = Daemon::prepare(lab.node(0), &[vip(30)], false);
     let client = lab.client();
@@ -182,7 +170,7 @@ fn tshark_decodes_carpd_adverts_with_good_checksum_and_our_hmac_verifies() {
         ],
     );
     assert!(
-        cap.wait_stderr("Capturing on", Duration::from_secs(10)),
+        cap.wait_stderr("Capturing on", Duration::from_secs(30)),
         "{}",
         cap.stderr()
     );

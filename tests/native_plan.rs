@@ -6,8 +6,10 @@
 mod common;
 
 use carpd::config::{CarpKey, HaSettings, Model, VipMode};
-use carpd::native::kernel::{KernelAddress, KernelState, KernelVhid};
-use carpd::native::{Ledger, Plan, Step, plan, plan_with_ledger, record_applied};
+use carpd::native::kernel::{KernelAddress, KernelState, KernelVhid, KernelVrrp};
+use carpd::native::{
+    Ledger, Plan, Step, plan, plan_protocols, plan_with_ledger, record_applied, vrrp_unsupported,
+};
 use carpd::proto::State;
 use common::native_model::{addr, fixture, group, key};
 use std::net::IpAddr;
@@ -63,6 +65,10 @@ fn simulate(kernel: &KernelState, plan: &Plan) -> KernelState {
             } => {
                 let iface = k.interfaces.entry(device.clone()).or_default();
                 match iface.vhids.iter_mut().find(|v| v.vhid == *vhid) {
+                    Some(v) if v.vrrp.is_some() => panic!(
+                        "step {i} `{}`: EINVAL, a VRRPv3 vhid stays VRRPv3",
+                        step.command()
+                    ),
                     Some(v) => {
                         v.advbase = *advbase;
                         v.advskew = *advskew;
@@ -76,6 +82,37 @@ fn simulate(kernel: &KernelState, plan: &Plan) -> KernelState {
                         key_set: key.is_some(),
                         peer: None,
                         peer6: None,
+                        vrrp: None,
+                    }),
+                }
+            }
+            Step::SetVrrp {
+                device,
+                vhid,
+                priority,
+                interval_cs,
+                ..
+            } => {
+                let want = Some(KernelVrrp {
+                    priority: *priority,
+                    interval_cs: *interval_cs,
+                });
+                let iface = k.interfaces.entry(device.clone()).or_default();
+                match iface.vhids.iter_mut().find(|v| v.vhid == *vhid) {
+                    Some(v) if v.vrrp.is_none() => panic!(
+                        "step {i} `{}`: EINVAL, a CARP vhid stays CARP",
+                        step.command()
+                    ),
+                    Some(v) => v.vrrp = want,
+                    None => iface.vhids.push(KernelVhid {
+                        vhid: *vhid,
+                        advbase: 0,
+                        advskew: 0,
+                        state: State::Init,
+                        key_set: false,
+                        peer: None,
+                        peer6: None,
+                        vrrp: want,
                     }),
                 }
             }
@@ -524,4 +561,91 @@ fn status_report_from_kernel_state() {
     assert_eq!(states, ["MASTER", "BACKUP", "DISABLED"]);
     assert_eq!(r.vhids[0].addresses[1].mode, "ipalias");
     assert!(r.carp.allow && r.carp.preempt);
+}
+
+/// `base_model` with vhid 1 speaking VRRPv3 (IPv4 only: the alias goes).
+fn vrrp_model(priority: u8) -> Model {
+    let mut m = base_model();
+    m.groups[0].addresses.truncate(1);
+    m.groups[0].protocol = carpd::config::Protocol::Vrrp3(carpd::config::VrrpSettings {
+        priority,
+        interval_cs: 10,
+        ..Default::default()
+    });
+    m
+}
+
+#[test]
+fn a_carp_vhid_turning_vrrp_is_re_created_and_its_priority_follows_the_demotion() {
+    let model = vrrp_model(200);
+    let mut kernel = fixture("steady");
+    kernel.sysctl.demotion = 50;
+    let mut ledger = ledger_for(&model);
+    let p = plan_converges(&model, &kernel, &mut ledger);
+    assert_eq!(
+        p.commands(),
+        [
+            "ifconfig vtnet0 inet 192.0.2.1 -alias",
+            "ifconfig vtnet0 inet 192.0.2.10 -alias",
+            "ifconfig vtnet0 vhid 1 carpver 3 vrrpprio 150 vrrpinterval 10",
+            "ifconfig vtnet0 inet 192.0.2.1/24 alias vhid 1",
+        ]
+    );
+    assert!(matches!(p.steps[2], Step::SetVrrp { create: true, .. }));
+    assert!(
+        p.notes[0].contains("changes from CARP to VRRPv3"),
+        "{:?}",
+        p.notes
+    );
+
+    // Once VRRPv3, a new demotion is one SET of the priority, clamped at 1.
+    let mut after = simulate(&kernel, &p);
+    after.sysctl.demotion = 500;
+    let p = plan_protocols(&model, &after);
+    assert_eq!(
+        p.commands(),
+        ["ifconfig vtnet0 vhid 1 carpver 3 vrrpprio 1 vrrpinterval 10"]
+    );
+    assert!(matches!(p.steps[0], Step::SetVrrp { create: false, .. }));
+}
+
+#[test]
+fn plan_protocols_touches_only_what_carpd_owns_beside_core() {
+    let model = vrrp_model(200);
+    // vtnet1's CARP vhid 2 differs from the model, but core owns it: not in this plan.
+    let mut kernel = fixture("steady");
+    kernel.interfaces.get_mut("vtnet1").unwrap().vhids[0].advskew = 77;
+    let p = plan_protocols(&model, &kernel);
+    assert!(
+        p.steps.iter().all(|s| s.vhid() == Some(("vtnet0", 1))),
+        "{:?}",
+        p.commands()
+    );
+    assert!(
+        !p.commands().iter().any(|c| c.contains("sysctl")),
+        "{:?}",
+        p.commands()
+    );
+}
+
+#[test]
+fn vrrp_is_refused_before_freebsd_15_and_with_unicast_peers() {
+    let model = vrrp_model(200);
+    let mut kernel = fixture("fresh");
+    kernel.osreldate = Some(1_403_000);
+    let why = vrrp_unsupported(&model, &kernel).expect("refused on 14.3");
+    assert!(
+        why.contains("1@vtnet0 speak VRRPv3") && why.contains("1403000"),
+        "{why}"
+    );
+    kernel.osreldate = Some(1_500_068);
+    assert_eq!(vrrp_unsupported(&model, &kernel), None);
+    assert_eq!(
+        vrrp_unsupported(&base_model(), &KernelState::default()),
+        None
+    );
+    let mut unicast = model.clone();
+    unicast.groups[0].peer = Some("192.0.2.3".parse().unwrap());
+    let why = vrrp_unsupported(&unicast, &kernel).expect("peers refused");
+    assert!(why.contains("always multicasts"), "{why}");
 }

@@ -3,6 +3,9 @@
 //! the PHP files pass `php -l`, every XML file is well-formed, every form field, URL, menu
 //! entry, view, widget file and configd action the GUI names exists where OPNsense will look
 //! for it, and the ACL lets a user with the plugin's privilege reach every URL the pages use.
+//! The per-VHID protocol settings (vhids.vhid) are followed end to end: the model's fields are
+//! the ones carpd's config reader uses, the settings controller serves them through core's
+//! *Base methods, the dialog edits each of them, and the page's grid calls that API.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -278,7 +281,9 @@ fn xml(rel: &str) -> Element {
 }
 
 /// Paths (`general.enabled`) of the fields below a model's `<items>`: every element with a
-/// `type` attribute is a field, its ancestors below `<items>` are containers.
+/// `type` attribute is a field, its ancestors below `<items>` are containers. An ArrayField
+/// (`vhids.vhid`) is a field and its items' fields follow it (`vhids.vhid.vip`), as the
+/// framework's getBase/setBase paths and the grid's search name them.
 fn model_fields(items: &Element) -> BTreeMap<String, &Element> {
     fn walk<'a>(el: &'a Element, prefix: &str, out: &mut BTreeMap<String, &'a Element>) {
         for c in &el.children {
@@ -287,10 +292,15 @@ fn model_fields(items: &Element) -> BTreeMap<String, &Element> {
             } else {
                 format!("{prefix}.{}", c.name)
             };
-            if c.attr("type").is_some() {
-                out.insert(path, c);
-            } else {
-                walk(c, &path, out);
+            match c.attr("type") {
+                Some("ArrayField") => {
+                    out.insert(path.clone(), c);
+                    walk(c, &path, out);
+                }
+                Some(_) => {
+                    out.insert(path, c);
+                }
+                None => walk(c, &path, out),
             }
         }
     }
@@ -427,6 +437,112 @@ fn camel(part: &str, upper_first: bool) -> String {
         }
     }
     out
+}
+
+/// One argument of a PHP call, as far as this test reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Arg {
+    /// A quoted string literal.
+    Str(String),
+    /// `['a', 'b']`: a list of string literals.
+    List(Vec<String>),
+    /// Anything else (`$uuid`, `null`), as written.
+    Other(String),
+}
+
+fn unquote(t: &str) -> Option<String> {
+    ['\'', '"'].iter().find_map(|q| {
+        let inner = t.strip_prefix(*q)?.strip_suffix(*q)?;
+        (!inner.contains(*q)).then(|| inner.to_string())
+    })
+}
+
+fn php_arg(raw: &str) -> Arg {
+    let t = raw.trim();
+    if let Some(s) = unquote(t) {
+        return Arg::Str(s);
+    }
+    if let Some(inner) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        let items: Option<Vec<String>> = inner
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(unquote)
+            .collect();
+        if let Some(items) = items {
+            return Arg::List(items);
+        }
+    }
+    Arg::Other(t.to_string())
+}
+
+/// The arguments of every `->func(...)` call in `text`, with its line.
+fn php_calls(text: &str, func: &str) -> Vec<(Vec<Arg>, usize)> {
+    let marker = format!("->{func}(");
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(&marker) {
+        let at = from + i;
+        from = at + marker.len();
+        let mut args = Vec::new();
+        let mut current = String::new();
+        let mut depth = 0usize;
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        for c in text[from..].chars() {
+            if let Some(q) = quote {
+                current.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    current.push(c);
+                }
+                '(' | '[' => {
+                    depth += 1;
+                    current.push(c);
+                }
+                ')' | ']' if depth > 0 => {
+                    depth -= 1;
+                    current.push(c);
+                }
+                ')' => break,
+                ',' if depth == 0 => {
+                    args.push(php_arg(&current));
+                    current.clear();
+                }
+                _ => current.push(c),
+            }
+        }
+        if !current.trim().is_empty() {
+            args.push(php_arg(&current));
+        }
+        out.push((args, line_at(text, at)));
+    }
+    out
+}
+
+const SETTINGS_PHP: &str =
+    "plugin/net/carpd/src/opnsense/mvc/app/controllers/OPNsense/Carpd/Api/SettingsController.php";
+
+/// The grids SettingsController serves: getBase's result key → the ArrayField's path
+/// (`vhid` → `vhids.vhid`). A dialog's field ids start with that key.
+fn grid_keys() -> BTreeMap<String, String> {
+    php_calls(&read(SETTINGS_PHP), "getBase")
+        .into_iter()
+        .filter_map(|(args, _)| match (args.first(), args.get(1)) {
+            (Some(Arg::Str(key)), Some(Arg::Str(path))) => Some((key.clone(), path.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -681,6 +797,7 @@ fn xml_files_are_well_formed() {
         ACL_XML.to_string(),
         MENU_XML.to_string(),
         format!("{CONTROLLERS}/forms/general.xml"),
+        format!("{CONTROLLERS}/forms/dialogVhid.xml"),
         format!("{WIDGETS}/Metadata/Carpd.xml"),
     ] {
         assert!(all.contains(&needed), "{needed} is missing (found {all:?})");
@@ -772,7 +889,14 @@ fn form_fields_exist_in_the_model() {
 
     let forms = files(&format!("{CONTROLLERS}/forms"), ".xml");
     assert!(!forms.is_empty(), "no forms under {CONTROLLERS}/forms");
+    // A dialog's ids start with the key SettingsController's getBase returns its item under
+    // (`vhid.vip` → `vhids.vhid.vip`); a page form's with $internalModelName (`carpd.`).
+    let grids = grid_keys();
     for form in &forms {
+        let dialog = form
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("dialog"));
         let root = xml(form);
         for field in root.children.iter().filter(|c| c.name == "field") {
             let Some(id) = field.text_of("id") else {
@@ -781,23 +905,78 @@ fn form_fields_exist_in_the_model() {
                 }
                 continue;
             };
-            match id.strip_prefix(&format!("{MODULE}.")) {
-                Some(path) if fields.contains_key(path) => {}
-                Some(path) => problems.push(format!(
-                    "{form}:{}: <id>{id}</id>: there is no field `{path}` under <items> in {MODEL_XML} \
-                     (fields: {})",
-                    field.line,
+            let at = format!("{form}:{}: <id>{id}</id>", field.line);
+            let (head, rest) = id.split_once('.').unwrap_or((id.as_str(), ""));
+            let path = if dialog {
+                match grids.get(head) {
+                    Some(array) => format!("{array}.{rest}"),
+                    None => {
+                        problems.push(format!(
+                            "{at}: a dialog's ids start with a key SettingsController's getBase \
+                             fills (keys: {:?})",
+                            grids.keys().collect::<Vec<_>>()
+                        ));
+                        continue;
+                    }
+                }
+            } else if head == MODULE {
+                rest.to_string()
+            } else {
+                problems.push(format!(
+                    "{at} does not start with `{MODULE}.` (the settings controller's \
+                     $internalModelName)"
+                ));
+                continue;
+            };
+            let Some(model_field) = fields.get(&path) else {
+                problems.push(format!(
+                    "{at}: there is no field `{path}` under <items> in {MODEL_XML} (fields: {})",
                     fields.keys().cloned().collect::<Vec<_>>().join(", ")
-                )),
-                None => problems.push(format!(
-                    "{form}:{}: <id>{id}</id> does not start with `{MODULE}.` (the settings \
-                     controller's $internalModelName)",
-                    field.line
-                )),
+                ));
+                continue;
+            };
+            // setAction takes the page form as one object: an ArrayField's items have uuids
+            // and are edited through a grid's dialog.
+            if !dialog {
+                let mut prefix = String::new();
+                for part in path.split('.') {
+                    if !prefix.is_empty() {
+                        if fields.get(&prefix).and_then(|f| f.attr("type")) == Some("ArrayField") {
+                            problems.push(format!(
+                                "{at}: `{prefix}` is an ArrayField: edit its items in a dialog form"
+                            ));
+                        }
+                        prefix.push('.');
+                    }
+                    prefix.push_str(part);
+                }
+            }
+            let model_type = model_field.attr("type").unwrap_or("");
+            let form_type = field.text_of("type").unwrap_or_default();
+            if let Some(allowed) = form_types_for(model_type)
+                && !allowed.contains(&form_type.as_str())
+            {
+                problems.push(format!(
+                    "{at}: <type>{form_type}</type> for a {model_type} (expected one of {allowed:?})"
+                ));
             }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The form input types core's base_form / base_dialog render for a model field type.
+fn form_types_for(model_type: &str) -> Option<&'static [&'static str]> {
+    match model_type {
+        "BooleanField" => Some(&["checkbox"]),
+        "OptionField" | "ModelRelationField" | "InterfaceField" | "VirtualIPField" => {
+            Some(&["dropdown", "select_multiple"])
+        }
+        "IntegerField" | "TextField" | "NumericField" => {
+            Some(&["text", "textbox", "password", "hidden", "info"])
+        }
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -815,6 +994,11 @@ fn api_urls_resolve_to_controller_actions() {
         "/api/carpd/settings/set",
         "/api/carpd/service/reconfigure",
         "/api/carpd/service/status",
+        "/api/carpd/settings/search_vhid",
+        "/api/carpd/settings/get_vhid/",
+        "/api/carpd/settings/set_vhid/",
+        "/api/carpd/settings/add_vhid/",
+        "/api/carpd/settings/del_vhid/",
     ] {
         assert!(
             urls.iter().any(|u| u.url == needed),
@@ -1069,7 +1253,10 @@ fn page_controllers_pick_existing_views_and_forms() {
                     ));
                 }
             }
-            for (form, _) in quoted_after(&m.body, "getForm") {
+            let forms = quoted_after(&m.body, "getForm(")
+                .into_iter()
+                .chain(quoted_after(&m.body, "getFormGrid("));
+            for (form, _) in forms {
                 let file = format!("{CONTROLLERS}/forms/{form}.xml");
                 if !exists(&file) {
                     problems.push(format!(
@@ -1299,4 +1486,473 @@ fn controllers_call_configd_actions_that_exist() {
         problems.join("\n"),
         actions.keys().collect::<Vec<_>>()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. protocol settings per VHID (vhids.vhid)
+
+/// Where carpd reads its per-VHID settings: `<OPNsense><carpd><vhids><vhid uuid=…>`
+/// (src/config/reader.rs), below the model's mount //OPNsense/carpd.
+const VHIDS_PATH: &str = "vhids.vhid";
+
+/// The leaves of one `<vhid>` that carpd reads (src/config/validate.rs, vhid_settings).
+const VHID_FIELDS: &[&str] = &[
+    "vip", "protocol", "priority", "interval", "preempt", "accept",
+];
+
+/// `<protocol>`'s values carpd knows; anything else is an error.
+const VHID_PROTOCOLS: &[&str] = &["carp", "vrrp3"];
+
+/// The key the grid's dialog and SettingsController's *Base calls use for one entry.
+const VHID_KEY: &str = "vhid";
+
+const DIALOG_VHID: &str =
+    "plugin/net/carpd/src/opnsense/mvc/app/controllers/OPNsense/Carpd/forms/dialogVhid.xml";
+const INDEX_VOLT: &str = "plugin/net/carpd/src/opnsense/mvc/app/views/OPNsense/Carpd/index.volt";
+
+fn version(v: &str) -> Vec<u32> {
+    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// The fields of the vhids.vhid ArrayField: name → element.
+fn vhid_items(model: &Element) -> BTreeMap<String, &Element> {
+    let items = model
+        .child("items")
+        .unwrap_or_else(|| panic!("{MODEL_XML}: no <items>"));
+    let fields = model_fields(items);
+    let array = fields
+        .get(VHIDS_PATH)
+        .unwrap_or_else(|| panic!("{MODEL_XML}: no <vhids><vhid type=\"ArrayField\">"));
+    assert_eq!(
+        array.attr("type"),
+        Some("ArrayField"),
+        "{MODEL_XML}:{}: vhids.vhid must be an ArrayField (carpd reads several <vhid uuid=…>)",
+        array.line
+    );
+    array
+        .children
+        .iter()
+        .filter(|c| c.attr("type").is_some())
+        .map(|c| (c.name.clone(), c))
+        .collect()
+}
+
+#[test]
+fn model_declares_the_vhid_settings_carpd_reads() {
+    let model = xml(MODEL_XML);
+    let fields = vhid_items(&model);
+    let mut problems = Vec::new();
+
+    let names: BTreeSet<&str> = fields.keys().map(String::as_str).collect();
+    let wanted: BTreeSet<&str> = VHID_FIELDS.iter().copied().collect();
+    if names != wanted {
+        problems.push(format!(
+            "{MODEL_XML}: vhids.vhid has the fields {names:?}; carpd reads exactly {wanted:?}"
+        ));
+    }
+
+    let check = |name: &str, ty: &str, problems: &mut Vec<String>| -> Option<&Element> {
+        let f = fields.get(name)?;
+        if f.attr("type") != Some(ty) {
+            problems.push(format!(
+                "{MODEL_XML}:{}: vhids.vhid.{name} is a {:?}, expected {ty}",
+                f.line,
+                f.attr("type")
+            ));
+        }
+        Some(f)
+    };
+    let expect = |f: &Element, tag: &str, want: Option<&str>, problems: &mut Vec<String>| {
+        let got = f.text_of(tag);
+        if got.as_deref() != want {
+            problems.push(format!(
+                "{MODEL_XML}:{}: vhids.vhid.{}: <{tag}> is {got:?}, expected {want:?}",
+                f.line, f.name
+            ));
+        }
+    };
+
+    if let Some(vip) = check("vip", "ModelRelationField", &mut problems) {
+        expect(vip, "Required", Some("Y"), &mut problems);
+        let sources: Vec<&Element> = vip
+            .child("Model")
+            .map_or(Vec::new(), |m| m.children.iter().collect());
+        let to_carp_vips = sources.iter().any(|s| {
+            s.text_of("source").as_deref() == Some("OPNsense.Interfaces.Vip")
+                && s.text_of("items").as_deref() == Some("vip")
+                && s.child("filters")
+                    .and_then(|f| f.text_of("mode"))
+                    .as_deref()
+                    == Some("/^carp$/")
+        });
+        if sources.len() != 1 || !to_carp_vips {
+            problems.push(format!(
+                "{MODEL_XML}:{}: vhids.vhid.vip must relate to core's VIPs (OPNsense.Interfaces.Vip, \
+                 items vip) filtered on <mode>/^carp$/</mode>, and nothing else",
+                vip.line
+            ));
+        }
+        // One entry per CARP VIP (carpd: "keep one <vhid> entry per CARP VIP").
+        let unique = vip.child("Constraints").is_some_and(|c| {
+            c.children
+                .iter()
+                .any(|k| k.text_of("type").as_deref() == Some("UniqueConstraint"))
+        });
+        if !unique {
+            problems.push(format!(
+                "{MODEL_XML}:{}: vhids.vhid.vip needs a UniqueConstraint: carpd refuses two entries for one VIP",
+                vip.line
+            ));
+        }
+    }
+    if let Some(protocol) = check("protocol", "OptionField", &mut problems) {
+        let options: Vec<&str> = protocol.child("OptionValues").map_or(Vec::new(), |o| {
+            o.children.iter().map(|c| c.name.as_str()).collect()
+        });
+        if options != VHID_PROTOCOLS {
+            problems.push(format!(
+                "{MODEL_XML}:{}: vhids.vhid.protocol offers {options:?}; carpd knows exactly {VHID_PROTOCOLS:?}",
+                protocol.line
+            ));
+        }
+        expect(protocol, "Default", Some("carp"), &mut problems);
+        expect(protocol, "Required", Some("Y"), &mut problems);
+    }
+    if let Some(priority) = check("priority", "IntegerField", &mut problems) {
+        // Empty means 254 − advskew: no default, not required.
+        expect(priority, "Default", None, &mut problems);
+        if priority.text_of("Required").as_deref() == Some("Y") {
+            problems.push(format!(
+                "{MODEL_XML}:{}: vhids.vhid.priority must be optional (empty: 254 - advskew)",
+                priority.line
+            ));
+        }
+        expect(priority, "MinimumValue", Some("1"), &mut problems);
+        expect(priority, "MaximumValue", Some("255"), &mut problems);
+    }
+    if let Some(interval) = check("interval", "IntegerField", &mut problems) {
+        expect(interval, "Default", Some("100"), &mut problems);
+        expect(interval, "MinimumValue", Some("1"), &mut problems);
+        expect(interval, "MaximumValue", Some("4095"), &mut problems);
+    }
+    for name in ["preempt", "accept"] {
+        if let Some(f) = check(name, "BooleanField", &mut problems) {
+            expect(f, "Default", Some("1"), &mut problems);
+        }
+    }
+
+    // vhids arrived in 1.1.0. A version bump without a Migrations/ class runs core's default
+    // BaseModelMigration (BaseModel::runMigrations); a migration named above the model's
+    // version would never run.
+    let v = model.text_of("version").unwrap_or_default();
+    if version(&v) < version("1.1.0") {
+        problems.push(format!(
+            "{MODEL_XML}: <version> {v}: vhids needs 1.1.0 or later"
+        ));
+    }
+    let migrations = format!("{MVC}/models/OPNsense/Carpd/Migrations");
+    if root().join(&migrations).is_dir() {
+        for m in files(&migrations, ".php") {
+            let name = m.rsplit('/').next().unwrap().trim_end_matches(".php");
+            let mig = name.trim_start_matches('M').replace('_', ".");
+            if !name.starts_with('M') || version(&mig) > version(&v) {
+                problems.push(format!(
+                    "{m}: a migration M<major>_<minor>_<patch> up to the model version {v}"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What the model offers is what carpd reads: each field and protocol name is a string carpd's
+/// config code uses, and every `<vhid>` in the shipped examples fits the model.
+#[test]
+fn vhid_settings_match_carpds_reader_and_examples() {
+    let mut problems = Vec::new();
+    let config_src: String = files("src/config", ".rs").iter().map(|f| read(f)).collect();
+    for name in VHID_FIELDS.iter().chain(VHID_PROTOCOLS) {
+        if !config_src.contains(&format!("\"{name}\"")) {
+            problems.push(format!(
+                "src/config/ never names \"{name}\": the model and carpd's reader disagree"
+            ));
+        }
+    }
+    for tag in ["\"vhids\"", "\"vhid\"", "\"carpd\""] {
+        if !read("src/config/reader.rs").contains(tag) {
+            problems.push(format!(
+                "src/config/reader.rs does not read <{}>",
+                tag.trim_matches('"')
+            ));
+        }
+    }
+
+    let model = xml(MODEL_XML);
+    let fields = vhid_items(&model);
+    let examples = if root().join("examples").is_dir() {
+        files("examples", ".xml")
+    } else {
+        Vec::new()
+    };
+    for ex in &examples {
+        let Ok(doc) = parse_xml(ex) else { continue };
+        let entries = doc
+            .child("OPNsense")
+            .and_then(|o| o.child("carpd"))
+            .and_then(|c| c.child("vhids"))
+            .map_or(Vec::new(), |v| {
+                v.children.iter().filter(|c| c.name == "vhid").collect()
+            });
+        for entry in entries {
+            let at = format!("{ex}:{}", entry.line);
+            for leaf in &entry.children {
+                let value = leaf.text.trim();
+                let Some(f) = fields.get(&leaf.name) else {
+                    problems.push(format!(
+                        "{at}: <{}> is not a field of the model's vhids.vhid",
+                        leaf.name
+                    ));
+                    continue;
+                };
+                let fits = match f.attr("type") {
+                    Some("IntegerField") => value.parse::<u32>().is_ok_and(|n| {
+                        let bound = |t: &str| f.text_of(t).and_then(|b| b.parse::<u32>().ok());
+                        bound("MinimumValue").is_none_or(|lo| n >= lo)
+                            && bound("MaximumValue").is_none_or(|hi| n <= hi)
+                    }),
+                    Some("BooleanField") => value == "0" || value == "1",
+                    Some("OptionField") => f
+                        .child("OptionValues")
+                        .is_some_and(|o| o.children.iter().any(|c| c.name == value)),
+                    _ => true,
+                };
+                if !fits {
+                    problems.push(format!(
+                        "{at}: <{0}>{value}</{0}> is outside what the model's vhids.vhid.{0} accepts",
+                        leaf.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn settings_controller_serves_the_vhid_grid_through_the_base_methods() {
+    let settings = PhpClass::load(SETTINGS_PHP);
+    let mut problems = Vec::new();
+    // (action, base method, leading string arguments, takes a uuid)
+    let expected: [(&str, &str, &[&str], bool); 5] = [
+        ("searchVhid", "searchBase", &[VHIDS_PATH], false),
+        ("getVhid", "getBase", &[VHID_KEY, VHIDS_PATH], true),
+        ("addVhid", "addBase", &[VHID_KEY, VHIDS_PATH], false),
+        ("setVhid", "setBase", &[VHID_KEY, VHIDS_PATH], true),
+        ("delVhid", "delBase", &[VHIDS_PATH], true),
+    ];
+    for (action, base, args, uuid) in expected {
+        let wanted = format!("{action}Action");
+        let Some(m) = settings.methods.iter().find(|m| m.name == wanted) else {
+            problems.push(format!("{SETTINGS_PHP}: no public function {wanted}()"));
+            continue;
+        };
+        if m.takes_params != uuid {
+            problems.push(format!(
+                "{SETTINGS_PHP}:{}: {wanted}() {} a uuid parameter",
+                m.line,
+                if uuid { "needs" } else { "takes no" }
+            ));
+        }
+        let calls = php_calls(&m.body, base);
+        let Some((got, _)) = calls.first() else {
+            problems.push(format!(
+                "{SETTINGS_PHP}:{}: {wanted}() does not call $this->{base}()",
+                m.line
+            ));
+            continue;
+        };
+        let leading: Vec<Arg> = args.iter().map(|a| Arg::Str(a.to_string())).collect();
+        if got.len() < leading.len() || got[..leading.len()] != leading[..] {
+            problems.push(format!(
+                "{SETTINGS_PHP}:{}: {wanted}() calls {base}({got:?}), expected {base}({args:?}, ...)",
+                m.line
+            ));
+        }
+        if action == "searchVhid" {
+            // An explicit column list names fields of vhids.vhid and every grid column.
+            if let Some(Arg::List(cols)) = got.get(1) {
+                let columns = grid_columns(DIALOG_VHID);
+                for c in cols {
+                    if !VHID_FIELDS.contains(&c.as_str()) {
+                        problems.push(format!("{SETTINGS_PHP}:{}: searchBase returns `{c}`, not a field of vhids.vhid", m.line));
+                    }
+                }
+                for c in &columns {
+                    if !cols.contains(c) {
+                        problems.push(format!(
+                            "{SETTINGS_PHP}:{}: the grid shows `{c}` ({DIALOG_VHID}), searchBase does not return it",
+                            m.line
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for action in ["get", "set"] {
+        if settings.action(action).is_none() {
+            problems.push(format!(
+                "{SETTINGS_PHP}: {action}Action (the general form's) is gone"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The grid's columns getFormGrid builds from a dialog form: the last part of each id, unless
+/// its <grid_view> says <ignore>.
+fn grid_columns(form: &str) -> Vec<String> {
+    xml(form)
+        .children
+        .iter()
+        .filter(|f| f.name == "field")
+        .filter(|f| {
+            f.child("grid_view")
+                .and_then(|g| g.text_of("ignore"))
+                .is_none_or(|i| i == "false")
+        })
+        .filter_map(|f| f.text_of("id"))
+        .map(|id| id.rsplit('.').next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn vhid_dialog_edits_every_field() {
+    let root = xml(DIALOG_VHID);
+    let mut problems = Vec::new();
+    let by_id: BTreeMap<String, &Element> = root
+        .children
+        .iter()
+        .filter(|f| f.name == "field")
+        .filter_map(|f| f.text_of("id").map(|id| (id, f)))
+        .collect();
+    let ids: BTreeSet<&str> = by_id.keys().map(String::as_str).collect();
+    let wanted: BTreeSet<String> = VHID_FIELDS
+        .iter()
+        .map(|f| format!("{VHID_KEY}.{f}"))
+        .collect();
+    let wanted: BTreeSet<&str> = wanted.iter().map(String::as_str).collect();
+    if ids != wanted {
+        problems.push(format!(
+            "{DIALOG_VHID}: the field ids are {ids:?}, expected {wanted:?}"
+        ));
+    }
+    if grid_keys().get(VHID_KEY).map(String::as_str) != Some(VHIDS_PATH) {
+        problems.push(format!(
+            "{SETTINGS_PHP}: no getBase('{VHID_KEY}', '{VHIDS_PATH}', ...), which fills {DIALOG_VHID}"
+        ));
+    }
+    // What the admin must know to get an HA pair right.
+    let help = |id: &str| {
+        by_id
+            .get(&format!("{VHID_KEY}.{id}"))
+            .and_then(|f| f.text_of("help"))
+            .unwrap_or_default()
+    };
+    let priority = help("priority");
+    for needed in [
+        "254 minus the virtual IP's advskew",
+        "Leave it empty on an HA pair",
+        "adds 100",
+    ] {
+        if !priority.contains(needed) {
+            problems.push(format!(
+                "{DIALOG_VHID}: vhid.priority's help does not say `{needed}`"
+            ));
+        }
+    }
+    if !help("accept").contains("carpd needs it") {
+        problems.push(format!(
+            "{DIALOG_VHID}: vhid.accept's help does not say that carpd needs it on"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The settings page draws the grid from the dialog form and points it at the vhid API.
+#[test]
+fn vhid_grid_points_at_the_vhid_api() {
+    let view = read(INDEX_VOLT);
+    let mut problems = Vec::new();
+
+    let index = PhpClass::load(&format!("{CONTROLLERS}/IndexController.php"));
+    let action = index.methods.iter().find(|m| m.name == "indexAction");
+    let body = action.map_or("", |m| m.body.as_str());
+    for (var, func) in [
+        ("formDialogVhid", "getForm"),
+        ("formGridVhid", "getFormGrid"),
+    ] {
+        let assigned = body.lines().any(|l| {
+            l.contains(&format!("$this->view->{var} = $this->{func}("))
+                && php_calls(l, func)
+                    .first()
+                    .and_then(|(a, _)| a.first().cloned())
+                    == Some(Arg::Str("dialogVhid".into()))
+        });
+        if !assigned {
+            problems.push(format!(
+                "{CONTROLLERS}/IndexController.php: indexAction() does not set $this->view->{var} = \
+                 $this->{func}('dialogVhid'...)"
+            ));
+        }
+    }
+    for needed in [
+        "partial('layout_partials/base_bootgrid_table', formGridVhid)",
+        "'fields': formDialogVhid",
+        "'id': formGridVhid['edit_dialog_id']",
+        "partial('layout_partials/base_apply_button', {'data_endpoint': '/api/carpd/service/reconfigure'",
+    ] {
+        if !view.contains(needed) {
+            problems.push(format!("{INDEX_VOLT}: does not contain `{needed}`"));
+        }
+    }
+
+    // $("#{{ formGridVhid['table_id'] }}").UIBootgrid({ key: 'url', ... })
+    let grids: Vec<usize> = view.match_indices(".UIBootgrid(").map(|(i, _)| i).collect();
+    let at = grids.iter().copied().find(|&i| {
+        let line_start = view[..i].rfind('\n').map_or(0, |n| n + 1);
+        view[line_start..i].contains("formGridVhid['table_id']")
+    });
+    let Some(at) = at else {
+        panic!("{INDEX_VOLT}: no $(\"#{{{{ formGridVhid['table_id'] }}}}\").UIBootgrid({{...}})");
+    };
+    let rest = &view[at..];
+    let block = &rest[..rest.find("});").unwrap_or(rest.len())];
+    let urls: BTreeMap<String, String> = block
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.trim().split_once(':')?;
+            Some((
+                k.trim().to_string(),
+                unquote(v.trim().trim_end_matches(','))?,
+            ))
+        })
+        .collect();
+    let wanted: BTreeMap<String, String> = [
+        ("search", "/api/carpd/settings/search_vhid"),
+        ("get", "/api/carpd/settings/get_vhid/"),
+        ("set", "/api/carpd/settings/set_vhid/"),
+        ("add", "/api/carpd/settings/add_vhid/"),
+        ("del", "/api/carpd/settings/del_vhid/"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if urls != wanted {
+        problems.push(format!(
+            "{INDEX_VOLT}:{}: the vhid grid's URLs are {urls:?}, expected {wanted:?} \
+             (UIBootgrid appends the uuid to get/set/del)",
+            line_at(&view, at)
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -1,4 +1,5 @@
-//! Deterministic, seeded simulation of CARP clusters driving the real `proto::Machine`.
+//! Deterministic, seeded simulation of CARP and VRRPv3 clusters driving the real
+//! `proto::Machine` and `proto::VrrpMachine`.
 //!
 //! Each property runs over many seeds. A failure prints the seed, the cluster and a readable
 //! trace (`t=3.390625 node1 vhid1 BACKUP -> MASTER (master timed out)`); replay one seed with
@@ -56,20 +57,34 @@ struct SpecOptions {
     replay_guard: bool,
     /// Every node has preempt on (otherwise random per cluster, sometimes per node).
     preempt_all: bool,
+    /// Chance that a VHID is a VRRPv3 router rather than CARP.
+    vrrp: f64,
 }
 
-/// A random cluster: 2–5 nodes, 1–2 VHIDs (IPv4, IPv6 or dual-stack), distinct advskews.
+/// A random cluster: 2–5 nodes, 1–2 VHIDs (IPv4, IPv6 or dual-stack), distinct advskews;
+/// VRRP routers (one family) at 10 ms, 100 ms or 1 s with random priorities, ties and
+/// sometimes an address owner.
 fn random_spec(rng: &mut Rng, opts: SpecOptions) -> ClusterSpec {
     let n = 2 + rng.below(4) as usize;
     let vhid_count = 1 + rng.below(2) as usize;
     let vhids: Vec<VhidSpec> = (0..vhid_count)
         .map(|i| {
-            let (v4, v6) = *rng.pick(&[(true, false), (false, true), (true, true)]);
+            let vrrp = rng.chance(opts.vrrp).then(|| *rng.pick(&[1, 10, 100]));
+            let families: &[(bool, bool)] = match vrrp {
+                Some(_) => &[(true, false), (false, true)],
+                None => &[(true, false), (false, true), (true, true)],
+            };
+            let (v4, v6) = *rng.pick(families);
             VhidSpec {
                 vhid: 1 + i as u8 * 10,
-                advbase: *rng.pick(&[1, 1, 1, 2]),
+                advbase: if vrrp.is_some() {
+                    1
+                } else {
+                    *rng.pick(&[1, 1, 1, 2])
+                },
                 v4,
                 v6,
+                vrrp,
             }
         })
         .collect();
@@ -83,12 +98,27 @@ fn random_spec(rng: &mut Rng, opts: SpecOptions) -> ClusterSpec {
             node_skews.push(pool.swap_remove(i));
         }
     }
+    // Priorities may tie (the address breaks it); at most one node owns the addresses.
+    let mut priorities: Vec<Vec<u8>> = vec![Vec::new(); n];
+    for _ in 0..vhid_count {
+        let owner = rng.chance(0.2).then(|| rng.below(n as u64) as usize);
+        for (node, p) in priorities.iter_mut().enumerate() {
+            let prio = if owner == Some(node) {
+                255
+            } else {
+                *rng.pick(&[1, 50, 100, 100, 150, 200, 254])
+            };
+            p.push(prio);
+        }
+    }
     let cluster_preempt = opts.preempt_all || rng.chance(0.5);
     let mixed = !opts.preempt_all && rng.chance(0.25);
     let nodes = skews
         .into_iter()
-        .map(|skews| NodeSpec {
+        .zip(priorities)
+        .map(|(skews, priorities)| NodeSpec {
             skews,
+            priorities,
             preempt: if mixed {
                 rng.chance(0.5)
             } else {
@@ -112,10 +142,11 @@ fn max_advbase(w: &World) -> u64 {
         .unwrap_or(1)
 }
 
-/// Every VHID has advertised timings that differ between running nodes.
+/// Every CARP VHID has advertised timings that differ between running nodes (VRRP breaks
+/// ties by address).
 fn timings_distinct(w: &World) -> bool {
     let running: Vec<usize> = (0..w.node_count()).filter(|&n| w.is_running(n)).collect();
-    (0..w.vhid_count()).all(|v| {
+    (0..w.vhid_count()).filter(|&v| !w.is_vrrp(v)).all(|v| {
         let mut t: Vec<_> = running.iter().map(|&n| w.timing(n, v)).collect();
         t.sort();
         t.windows(2).all(|p| p[0] != p[1])
@@ -224,6 +255,7 @@ fn chaos(seed: u64, replay_guard: bool) -> (World, Result<(), String>) {
         SpecOptions {
             replay_guard,
             preempt_all: false,
+            vrrp: 0.4,
         },
     );
     let mut w = World::new(spec, seed);
@@ -353,6 +385,7 @@ fn partition_heal_converges_within_one_advert_interval() {
             let opts = SpecOptions {
                 replay_guard: rng.chance(0.5),
                 preempt_all: false,
+                vrrp: 0.4,
             };
             let net = healthy_with_echo(&mut rng);
             let mut w = stable_cluster(seed, opts, net);
@@ -386,6 +419,7 @@ fn demotion_hands_over_within_one_advert() {
         let opts = SpecOptions {
             replay_guard: rng.chance(0.5),
             preempt_all: true,
+            vrrp: 0.0,
         };
         let mut w = stable_cluster(seed, opts, healthy_with_echo(&mut rng));
         if let Err(e) = one_master_each(&w, true) {
@@ -432,6 +466,7 @@ fn bow_out_hands_over_within_one_advert() {
         let opts = SpecOptions {
             replay_guard: rng.chance(0.5),
             preempt_all: false,
+            vrrp: 0.4,
         };
         let mut w = stable_cluster(seed, opts, healthy_with_echo(&mut rng));
         if let Err(e) = one_master_each(&w, true) {
@@ -441,7 +476,8 @@ fn bow_out_hands_over_within_one_advert() {
         let leaving = w.masters(vhid)[0];
         w.admin(leaving, vhid, AdminRequest::Leave);
         let left = w.now();
-        w.run_until(left + w.net().delay_max * 3 + secs(0.001));
+        // CARP backups take over at once; VRRP ones after their Skew_Time.
+        w.run_until(left + w.bow_out_bound(vhid) + w.net().delay_max * 3 + secs(0.001));
         // Every backup took over at once ("master will time out"); the fastest one stays.
         // Every backup that has not yet heard a new master takes over at once ("master will
         // time out"); the one left is the fastest of those, or with preempt the preferred one.
@@ -459,6 +495,7 @@ fn echo_storm(seed: u64, flagged: bool) -> World {
     let opts = SpecOptions {
         replay_guard: rng.chance(0.5),
         preempt_all: false,
+        vrrp: if flagged { 0.4 } else { 0.0 },
     };
     let net = Net {
         echo: 1.0,
@@ -512,6 +549,7 @@ fn replay_attack(seed: u64, guard: bool) -> (World, Duration) {
     let opts = SpecOptions {
         replay_guard: guard,
         preempt_all: false,
+        vrrp: 0.0,
     };
     let net = healthy_with_echo(&mut rng);
     let mut w = stable_cluster(seed, opts, net);
@@ -590,6 +628,7 @@ fn cold_start_without_loss_elects_once_and_never_flaps() {
             let opts = SpecOptions {
                 replay_guard: rng.chance(0.5),
                 preempt_all: false,
+                vrrp: 0.4,
             };
             let mut w = stable_cluster(seed, opts, healthy_with_echo(&mut rng));
             let result = one_master_each(&w, true).and_then(|()| {
@@ -627,14 +666,17 @@ fn dual_stack_backup_survives_loss_of_one_family() {
             advbase: 1,
             v4: true,
             v6: true,
+            vrrp: None,
         }],
         nodes: vec![
             NodeSpec {
                 skews: vec![0],
+                priorities: vec![100],
                 preempt: false,
             },
             NodeSpec {
                 skews: vec![100],
+                priorities: vec![100],
                 preempt: false,
             },
         ],
@@ -659,5 +701,53 @@ fn dual_stack_backup_survives_loss_of_one_family() {
         took_over.at > secs(12.39) && took_over.at < secs(13.40),
         "{:?}",
         took_over.at
+    );
+}
+
+/// VRRP has no "more frequent advert" shortcut: a demoted master keeps advertising, lower,
+/// and the preempting backup's own master-down timer (reset by the last advert it accepted)
+/// runs out. So the hand-over takes at most that backup's Master_Down_Interval.
+#[test]
+fn vrrp_demotion_hands_over_within_the_backups_master_down_interval() {
+    check(
+        "vrrp_demotion_hands_over_within_the_backups_master_down_interval",
+        1000,
+        |seed| {
+            let mut rng = Rng::new(seed ^ 0x0f22_d3e0);
+            let opts = SpecOptions {
+                replay_guard: false,
+                preempt_all: true,
+                vrrp: 1.0,
+            };
+            let mut w = stable_cluster(seed, opts, healthy_with_echo(&mut rng));
+            if let Err(e) = one_master_each(&w, true) {
+                return (w, Err(format!("not stable before demotion: {e}")));
+            }
+            let master = w.masters(0)[0];
+            w.demote(master, 240);
+            let all: Vec<usize> = (0..w.node_count()).collect();
+            if w.preferred(0, &all).is_none_or(|p| p == master) {
+                // A tie at the top, or the master is still the best: nothing must move.
+                return (w, Ok(()));
+            }
+            // Every router of every VRRP VHID may have to move: the slowest backup's timer.
+            let slowest = (0..w.vhid_count())
+                .flat_map(|v| all.iter().map(move |&n| (n, v)))
+                .map(|(n, v)| {
+                    let interval = w.spec.vhids[v].vrrp.expect("a VRRP router");
+                    carpd::proto::vrrp::master_down_interval(w.priority(n, v), interval)
+                })
+                .max()
+                .unwrap_or_default();
+            let bound = slowest + w.net().delay_max * 2 + secs(0.001);
+            let demoted_at = w.now();
+            w.run_until(demoted_at + bound);
+            let result = one_master_each(&w, true).and_then(|()| {
+                let from = w.now();
+                w.run_until(from + secs(20.0));
+                no_transitions_since(&w, from)
+            });
+            (w, result)
+        },
     );
 }

@@ -68,6 +68,7 @@ fn report() -> StatusReport {
                 }],
                 peer: None,
                 peer6: None,
+                ..Default::default()
             },
             VhidStatus {
                 interface: "".into(),
@@ -93,6 +94,7 @@ fn report() -> StatusReport {
                 hooks: vec![],
                 peer: Some("198.51.100.2".into()),
                 peer6: None,
+                ..Default::default()
             },
             VhidStatus {
                 interface: "OPT2".into(),
@@ -131,7 +133,7 @@ fn opnsense_json_shape() {
                  "master_source":null,"master_seen_ago":null,"adverts_sent":190,"adverts_received":3,
                  "drops":{"badauth":2},
                  "hooks":[{"hook":"20-openvpn","state":"MASTER","exit_code":1,"timed_out":false,"duration_ms":35,"at":NOW-190.0}],
-                 "peer":null,"peer6":null}},
+                 "peer":null,"peer6":null,"protocol":"carp"}},
             {"interface":"WAN","vhid":"1","advbase":"1","advskew":"0","subnet":"192.0.2.10",
              "status":"MASTER","mode":"ipalias","status_txt":"MASTER","vhid_txt":"1"},
             {"interface":"WAN","vhid":"1","advbase":"1","advskew":"0","subnet":"2001:db8::1",
@@ -214,10 +216,10 @@ fn opnsense_status_msg() {
 fn table_snapshot() {
     let got = table(&report(), NOW);
     let expected = "\
-VHID  INTERFACE      STATE     BASE/SKEW  ADDRESSES                                            MASTER SEEN             LAST TRANSITION
-1     WAN (vtnet0)   MASTER    1/0        2001:db8::1/64, 192.0.2.1/24, 192.0.2.10/24 (alias)  self                    3m12s ago: BACKUP -> MASTER (master timed out)
-2     vtnet1         BACKUP    1/100      198.51.100.1/24                                      198.51.100.2, 0.4s ago  1h02m ago: INIT -> BACKUP
-3     OPT2 (vtnet2)  DISABLED  2/50       203.0.113.1/24                                       -                       -
+VHID  INTERFACE      STATE     TIMING  ADDRESSES                                            MASTER SEEN             LAST TRANSITION
+1     WAN (vtnet0)   MASTER    1/0     2001:db8::1/64, 192.0.2.1/24, 192.0.2.10/24 (alias)  self                    3m12s ago: BACKUP -> MASTER (master timed out)
+2     vtnet1         BACKUP    1/100   198.51.100.1/24                                      198.51.100.2, 0.4s ago  1h02m ago: INIT -> BACKUP
+3     OPT2 (vtnet2)  DISABLED  2/50    203.0.113.1/24                                       -                       -
 
 demotion 240 = maintenance 240
 allow 1  maintenance on  preempt on  engine userspace
@@ -382,4 +384,51 @@ fn prometheus_text_parses_and_says_what_status_says() {
         [4.0]
     );
     assert!(find("carpd_vhid_transitions_total", &[("vhid", "3")]).is_empty());
+}
+
+/// A VRRPv3 router in status: its timing cell, its JSON extras, its metrics and its hints.
+#[test]
+fn vrrp_vhid_shows_priority_interval_and_what_was_learnt() {
+    let mut r = report();
+    r.vhids.truncate(1);
+    let v = &mut r.vhids[0];
+    v.protocol = carpd::status::VhidProtocol::Vrrp3;
+    v.state = "BACKUP".into();
+    v.vrrp = Some(carpd::status::VrrpStatus {
+        priority: 100,
+        effective_priority: Some(60),
+        interval_cs: 1,
+        master_interval_cs: Some(10),
+        preempt: true,
+        accept: true,
+        master_priority: Some(200),
+        interval_mismatches: 7,
+    });
+    v.drops = BTreeMap::from([("vrrpv2".to_string(), 2), ("badaddrs".to_string(), 1)]);
+    let text = table(&r, NOW);
+    assert!(
+        text.contains("vrrp3 prio 100 (now 60) @ 10ms (master 100ms)"),
+        "{text}"
+    );
+    for needle in [
+        "2 VRRPv2 advert(s) heard",
+        "1 VRRP advert(s) listed other addresses",
+        "7 advert(s) came with another interval than our 10ms",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    let j = opnsense_json(&r);
+    let extras = &j["rows"][0]["carpd"];
+    assert_eq!(extras["protocol"], "vrrp3");
+    assert_eq!(extras["vrrp"]["effective_priority"], 60);
+    assert_eq!(extras["vrrp"]["master_interval_cs"], 10);
+    let prom = prometheus(&r);
+    for line in [
+        "carpd_vhid_protocol{device=\"vtnet0\",vhid=\"1\",interface=\"WAN\",protocol=\"vrrp3\"} 1",
+        "carpd_vhid_vrrp_effective_priority{device=\"vtnet0\",vhid=\"1\",interface=\"WAN\"} 60",
+        "carpd_vhid_vrrp_master_interval_seconds{device=\"vtnet0\",vhid=\"1\",interface=\"WAN\"} 0.10",
+        "carpd_vhid_vrrp_interval_mismatches_total{device=\"vtnet0\",vhid=\"1\",interface=\"WAN\"} 7",
+    ] {
+        assert!(prom.lines().any(|l| l == line), "{line} missing:\n{prom}");
+    }
 }

@@ -36,6 +36,15 @@ impl Release {
     pub fn has_vrrp(self) -> bool {
         matches!(self, Release::FreeBsd15)
     }
+    /// `kern.osreldate` (`__FreeBSD_version` in sys/sys/param.h) of the release modelled:
+    /// 13.3, 14.2 and 15.0-RELEASE (releng/15.0: 1500068).
+    pub fn osreldate(self) -> i32 {
+        match self {
+            Release::FreeBsd13 { .. } => 1_303_000,
+            Release::FreeBsd14 => 1_402_000,
+            Release::FreeBsd15 => 1_500_068,
+        }
+    }
 }
 
 // sys/net/if_types.h (modern `enum ifType`).
@@ -711,6 +720,9 @@ impl Kernel {
     /// A read: ENOENT for a name that does not exist (`sysctl_find_oid`; the carp tree exists
     /// only with carp.ko loaded).
     pub fn sysctl_read(&mut self, name: &str) -> Result<i32, i32> {
+        if name == "kern.osreldate" {
+            return Ok(self.release.osreldate());
+        }
         if name.starts_with("net.inet.carp.") && !self.carp_loaded {
             return Err(ENOENT);
         }

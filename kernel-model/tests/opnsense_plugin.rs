@@ -933,3 +933,54 @@ fn the_defguard_gateway_keeps_its_role_when_it_restarts() {
     );
     d.stop();
 }
+
+/// OPNsense 26.7 on FreeBSD 15: core creates every VIP's vhid as CARP (it knows no protocol);
+/// carpd, which reads the plugin's per-VHID settings, re-creates the VRRPv3 one in carp(4)'s
+/// VRRP mode and tells nothing of it as "drift" core still has to apply.
+#[test]
+fn vrrp_vhids_are_carpds_beside_core_on_freebsd_15() {
+    let fw = Fw::with(boxes::opnsense(Release::FreeBsd15), FIXTURE);
+    // core's apply (what carpd's own apply does off OPNsense) with the VIPs alone.
+    assert!(
+        fw.carpd(&["--host-root", "/nonexistent", "apply"])
+            .status
+            .success()
+    );
+    assert_eq!(fw.kernel().vhid("vtnet1", 2).unwrap().version, 2);
+    let text = fw.config().replacen(
+        "</opnsense>",
+        "  <OPNsense><carpd><vhids><vhid uuid=\"7e000000-0000-4000-8000-000000000002\">\
+         <vip>6f1c0000-0000-4000-8000-000000000004</vip><protocol>vrrp3</protocol>\
+         <interval>10</interval></vhid></vhids></carpd></OPNsense>\n</opnsense>",
+        1,
+    );
+    std::fs::write(fw.path("config.xml"), text).unwrap();
+    let d = fw.start();
+    until(
+        "carpd to re-create 2@vtnet1 in VRRP mode",
+        Duration::from_secs(10),
+        || {
+            fw.kernel()
+                .vhid("vtnet1", 2)
+                .is_some_and(|v| (v.version, v.vrrp_prio, v.vrrp_adv_inter) == (3, 254, 10))
+        },
+        || format!("{:?}", fw.kernel().vhid("vtnet1", 2)),
+    );
+    let status = fw.configctl_json(&["carp", "status"]);
+    let row = status["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["vhid"] == "2")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["carpd"]["protocol"], "vrrp3", "{row:#}");
+    let log = d.stop();
+    assert!(
+        log.contains(
+            "vrrp: applied: ifconfig vtnet1 vhid 2 carpver 3 vrrpprio 254 vrrpinterval 10"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("differs from config.xml"), "{log}");
+}

@@ -676,3 +676,180 @@ fn the_daemon_refuses_to_start_when_the_kernel_cannot_be_read() {
     assert!(stderr.contains("ENOMEM"), "{stderr}");
     assert!(!Path::new(&fw.path("run/carpd.pid")).exists());
 }
+
+// ---- VRRPv3 (FreeBSD 15's carp(4) VRRP mode) -----------------------------------------------
+
+/// carpd's per-VHID settings making 2@vtnet1 (the LAN's IPv4 VIP) a VRRPv3 router.
+const VRRP_SETTINGS: &str = "  <OPNsense><carpd><vhids><vhid uuid=\"7e000000-0000-4000-8000-000000000002\">\
+    <vip>6f1c0000-0000-4000-8000-000000000004</vip><protocol>vrrp3</protocol>\
+    <priority>150</priority><interval>10</interval></vhid></vhids></carpd></OPNsense>\n</opnsense>";
+
+fn vrrp_of(k: &Kernel, dev: &str, vhid: u8) -> (u8, u8, u16) {
+    let v = k
+        .vhid(dev, vhid)
+        .unwrap_or_else(|| panic!("no {vhid}@{dev}"));
+    (v.version, v.vrrp_prio, v.vrrp_adv_inter)
+}
+
+fn until_kernel(fw: &Fw, what: &str, cond: impl Fn(&Kernel) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond(&fw.kernel()) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {:#?}",
+            vhid_view(&fw.kernel())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn freebsd_15_gets_vrrp_vhids_in_its_vrrp_mode_and_back_to_carp() {
+    let fw = Fw::new(Release::FreeBsd15);
+    fw.edit_config("</opnsense>", VRRP_SETTINGS);
+    let dry = String::from_utf8_lossy(&fw.carpd(&["apply", "--dry-run"]).stdout).into_owned();
+    assert!(
+        dry.contains("ifconfig vtnet1 vhid 2 carpver 3 vrrpprio 150 vrrpinterval 10\n"),
+        "{dry}"
+    );
+    let (r, code) = fw.json(&["apply", "--json"]);
+    assert_eq!(code, 0, "{r:#}");
+    let k = fw.kernel();
+    assert_eq!(vrrp_of(&k, "vtnet1", 2), (3, 150, 10));
+    assert_eq!(k.vhid("vtnet1", 2).unwrap().state, VState::Backup);
+    assert_eq!(
+        k.vhid("vtnet1", 3).unwrap().version,
+        2,
+        "the other VHIDs stay CARP"
+    );
+    assert!(log_has(&k, "netlink carp SET"));
+    let (again, _) = fw.json(&["apply", "--json"]);
+    assert!(steps(&again).is_empty(), "{again:#}");
+
+    let (s, code) = fw.json(&["status", "--json"]);
+    assert_eq!(code, 0);
+    let row = s["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["vhid"] == "2")
+        .unwrap()
+        .clone();
+    assert_eq!(row["carpd"]["protocol"], "vrrp3", "{row:#}");
+    assert_eq!(row["carpd"]["vrrp"]["effective_priority"], 150, "{row:#}");
+    let table = String::from_utf8_lossy(&fw.carpd(&["status"]).stdout).into_owned();
+    assert!(table.contains("vrrp3 prio 150 @ 100ms"), "{table}");
+
+    // Back to CARP: the version is fixed at creation, so the vhid is re-created.
+    fw.edit_config("<protocol>vrrp3</protocol>", "<protocol>carp</protocol>");
+    let (r, code) = fw.json(&["apply", "--json"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(
+        steps(&r),
+        [
+            "ifconfig vtnet1 inet 198.51.100.1 -alias",
+            "ifconfig vtnet1 vhid 2 advskew 0 advbase 1 pass '****'",
+            "ifconfig vtnet1 inet 198.51.100.1/24 alias vhid 2",
+        ]
+    );
+    assert!(
+        r["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("changes from VRRPv3 to CARP"),
+        "{r:#}"
+    );
+    let k = fw.kernel();
+    assert_eq!(k.vhid("vtnet1", 2).unwrap().version, 2);
+    assert_eq!(&k.vhid("vtnet1", 2).unwrap().key[..10], b"lan-secret");
+}
+
+#[test]
+fn freebsd_13_and_14_refuse_vrrp_plainly_and_the_daemon_does_not_start() {
+    for release in [Release::FreeBsd13 { netlink: false }, Release::FreeBsd14] {
+        let fw = Fw::new(release);
+        fw.edit_config("</opnsense>", VRRP_SETTINGS);
+        for args in [&["apply"][..], &["apply", "--dry-run"][..]] {
+            let o = fw.carpd(args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_ne!(o.status.code(), Some(0), "{release:?} {args:?}");
+            assert!(
+                err.contains("2@vtnet1 speak VRRPv3, which carp(4) has only from FreeBSD 15"),
+                "{release:?}: {err}"
+            );
+        }
+        assert!(vhid_view(&fw.kernel()).is_empty(), "nothing half-applied");
+        let o = fw
+            .cmd()
+            .args(["run", "--engine", "native", "--foreground"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0));
+        assert!(err.contains("only from FreeBSD 15"), "{err}");
+    }
+    // A snapshot that does not say which FreeBSD it is still plans.
+    let fw = Fw::new(Release::FreeBsd14);
+    fw.edit_config("</opnsense>", VRRP_SETTINGS);
+    std::fs::write(fw.path("snap.json"), "{}").unwrap();
+    let snap = fw.path("snap.json");
+    let o = fw.carpd(&[
+        "apply",
+        "--dry-run",
+        "--kernel-state",
+        snap.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// carp(4) demotes only CARP's advskew; the daemon lowers a VRRPv3 vhid's priority itself
+/// (clamped 1..254), and puts back a vhid someone re-created as CARP.
+#[test]
+fn the_daemon_keeps_vrrp_priorities_with_the_demotion_and_the_protocol() {
+    let fw = Fw::new(Release::FreeBsd15);
+    fw.edit_config("</opnsense>", VRRP_SETTINGS);
+    let d = fw.start();
+    until_kernel(&fw, "VRRP vhid created", |k| {
+        k.vhid("vtnet1", 2).is_some_and(|v| v.version == 3)
+    });
+    let (a, _) = fw.json(&["maintenance", "enter", "--json"]);
+    assert_eq!(a["status"], "ok", "{a}");
+    until_kernel(&fw, "priority 150 - 240 clamped to 1", |k| {
+        vrrp_of(k, "vtnet1", 2) == (3, 1, 10)
+    });
+    let (a, _) = fw.json(&["maintenance", "leave", "--json"]);
+    assert_eq!(a["status"], "ok", "{a}");
+    until_kernel(&fw, "priority back to 150", |k| {
+        vrrp_of(k, "vtnet1", 2) == (3, 150, 10)
+    });
+
+    // Another writer (OPNsense core applying its VIPs) re-creates the vhid as CARP.
+    fw.with(|k| {
+        k.difaddr("vtnet1", "198.51.100.1".parse().unwrap())
+            .unwrap();
+        let ifi = k
+            .interfaces
+            .iter()
+            .position(|i| i.name == "vtnet1")
+            .unwrap();
+        let set = carp_kernel_model::kernel::SetReq {
+            vhid: 2,
+            advbase: 1,
+            version: 2,
+            ..Default::default()
+        };
+        k.ioctl_set(ifi, &set).unwrap();
+        k.aifaddr("vtnet1", "198.51.100.1".parse().unwrap(), 24, 2)
+            .unwrap();
+    });
+    until_kernel(&fw, "VRRP vhid put back", |k| {
+        k.vhid("vtnet1", 2).is_some_and(|v| v.version == 3)
+            && k.iface("vtnet1")
+                .is_some_and(|i| i.addrs.iter().any(|a| a.vhid == 2))
+    });
+    let log = d.stop();
+    assert!(
+        log.contains("vrrp: applied: ifconfig vtnet1 vhid 2 carpver 3 vrrpprio 1 vrrpinterval 10"),
+        "{log}"
+    );
+}

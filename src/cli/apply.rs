@@ -42,6 +42,9 @@ pub fn run(g: &super::Global, a: ApplyArgs) -> anyhow::Result<u8> {
     }
     let model = loaded.model;
 
+    if let Some(why) = native::vrrp_unsupported(&model, &kernel) {
+        anyhow::bail!("refusing to plan: {why}");
+    }
     let mut ledger = Ledger::load(&g.state_dir)?;
     let plan = native::plan_with_ledger(&model, &kernel, Some(&ledger));
 

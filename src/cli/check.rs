@@ -17,6 +17,8 @@ struct Report<'a> {
     config: String,
     usable: bool,
     groups: usize,
+    /// Of those, groups speaking VRRPv3.
+    vrrp: usize,
     addresses: usize,
     errors: &'a [Diagnostic],
     warnings: &'a [Diagnostic],
@@ -24,9 +26,18 @@ struct Report<'a> {
 
 pub fn run(g: &super::Global, a: CheckArgs) -> anyhow::Result<u8> {
     let path = g.config.display().to_string();
+    let mut vrrp = 0;
     let (groups, addresses, errors, warnings) = match config::load(&g.config) {
         Ok(loaded) => (
-            loaded.model.groups.len(),
+            {
+                vrrp = loaded
+                    .model
+                    .groups
+                    .iter()
+                    .filter(|g| g.vrrp().is_some())
+                    .count();
+                loaded.model.groups.len()
+            },
             loaded.model.groups.iter().map(|g| g.addresses.len()).sum(),
             Vec::new(),
             loaded.warnings,
@@ -64,6 +75,7 @@ pub fn run(g: &super::Global, a: CheckArgs) -> anyhow::Result<u8> {
             config: path,
             usable,
             groups,
+            vrrp,
             addresses,
             errors: &errors,
             warnings: &warnings,
@@ -75,7 +87,7 @@ pub fn run(g: &super::Global, a: CheckArgs) -> anyhow::Result<u8> {
         }
         println!(
             "{path}: {}",
-            summary(usable, groups, addresses, &errors, &warnings)
+            summary(usable, (groups, vrrp), addresses, &errors, &warnings)
         );
     }
     Ok(if usable { 0 } else { super::EXIT_FAILED })
@@ -85,9 +97,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// `groups`: all groups and how many of them speak VRRPv3.
 fn summary(
     usable: bool,
-    groups: usize,
+    groups: (usize, usize),
     addresses: usize,
     errors: &[Diagnostic],
     warnings: &[Diagnostic],
@@ -99,7 +112,11 @@ fn summary(
     let warns = warnings.len() - notes;
     let mut parts = Vec::new();
     if usable {
-        parts.push(plural(groups, "CARP group", "CARP groups"));
+        let mut g = plural(groups.0, "CARP group", "CARP groups");
+        if groups.1 > 0 {
+            g.push_str(&format!(" ({} VRRPv3)", groups.1));
+        }
+        parts.push(g);
         parts.push(plural(addresses, "address", "addresses"));
     } else {
         parts.push(plural(errors.len(), "error", "errors"));

@@ -112,15 +112,30 @@ pub fn render(model: &Model) -> String {
 }
 
 fn render_group(out: &mut String, g: &CarpGroup) {
-    let _ = write!(
-        out,
-        "{} ({}) advbase {} advskew {} key: {}",
-        g.name(),
-        g.interface_name,
-        g.advbase,
-        g.advskew,
-        g.key.describe()
-    );
+    match g.vrrp() {
+        None => {
+            let _ = write!(
+                out,
+                "{} ({}) advbase {} advskew {} key: {}",
+                g.name(),
+                g.interface_name,
+                g.advbase,
+                g.advskew,
+                g.key.describe()
+            );
+        }
+        Some(v) => {
+            let _ = write!(
+                out,
+                "{} ({}) vrrp3 priority {} interval {} cs preempt {}",
+                g.name(),
+                g.interface_name,
+                v.priority,
+                v.interval_cs,
+                if v.preempt { "on" } else { "off" }
+            );
+        }
+    }
     if g.v4_addresses().next().is_some() {
         match g.peer {
             Some(p) => {

@@ -76,6 +76,44 @@ pub struct VipAddress {
     pub description: String,
 }
 
+/// The protocol a group speaks. OPNsense's VIP model has no such field: carpd keeps it in its
+/// own `<OPNsense><carpd><vhids>` settings, keyed by the CARP VIP's uuid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "protocol", rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Carp,
+    /// VRRPv3 (RFC 9568): advbase, advskew and the password do not apply.
+    Vrrp3(VrrpSettings),
+}
+
+/// A VRRPv3 virtual router's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct VrrpSettings {
+    /// 1..254, or 255 for the address owner.
+    pub priority: u8,
+    /// Advertisement interval in centiseconds, 1..4095.
+    pub interval_cs: u16,
+    /// Preempt_Mode: a higher-priority backup takes over from a lower-priority master.
+    pub preempt: bool,
+    /// Accept_Mode: a non-owner master accepts packets addressed to the VIPs.
+    pub accept: bool,
+}
+
+impl Default for VrrpSettings {
+    /// RFC 9568's defaults: priority 100, 100 cs, preempt on; accept on (the VIPs are this
+    /// host's addresses while it is MASTER). The config reader derives the priority from the
+    /// VIP's advskew when `<priority>` is absent.
+    fn default() -> Self {
+        VrrpSettings {
+            priority: 100,
+            interval_cs: 100,
+            preempt: true,
+            accept: true,
+        }
+    }
+}
+
 /// One CARP virtual host: a vhid on a device with every address that follows it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct CarpGroup {
@@ -98,6 +136,9 @@ pub struct CarpGroup {
     pub description: String,
     /// uuid / uniqid of the CARP `<vip>` entry.
     pub source_uuid: Option<String>,
+    /// CARP, or VRRPv3 with its settings.
+    #[serde(flatten)]
+    pub protocol: Protocol,
 }
 
 impl CarpGroup {
@@ -116,6 +157,13 @@ impl CarpGroup {
     /// `<vhid>@<device>`, the name the kernel, devd and the hooks use.
     pub fn name(&self) -> String {
         format!("{}@{}", self.vhid, self.device)
+    }
+    /// The VRRPv3 settings, when this group speaks VRRPv3.
+    pub fn vrrp(&self) -> Option<&VrrpSettings> {
+        match &self.protocol {
+            Protocol::Vrrp3(v) => Some(v),
+            Protocol::Carp => None,
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! A production config.xml can be tens of megabytes, almost all of it filter rules, aliases and
 //! certificates. The reader walks the document event by event with one reused buffer and keeps
-//! text only for the handful of elements under `<interfaces>`, `<virtualip>` and `<hasync>`
-//! (plus the presence of `<virtualip_carp_maintenancemode>`); everything else is parsed for
+//! text only for the handful of elements under `<interfaces>`, `<virtualip>`, `<hasync>` and
+//! carpd's own `<OPNsense><carpd><vhids>` (plus the presence of
+//! `<virtualip_carp_maintenancemode>`); everything else is parsed for
 //! well-formedness and dropped at once. Lines come from counting newlines as the XML reader
 //! consumes its input, so no index of the whole file is ever built.
 
@@ -71,6 +72,9 @@ pub(crate) struct RawConfig {
     pub hasync: Option<RawHasync>,
     /// Line of `<virtualip_carp_maintenancemode>`, when present.
     pub maintenance: Option<u32>,
+    /// carpd's per-VHID settings: `<OPNsense><carpd><vhids><vhid uuid=…>` (the plugin's model;
+    /// the same element in a Linux host's config.xml).
+    pub vhid_settings: Vec<RawVip>,
 }
 
 /// Why the document could not be read; the caller turns offsets into line and column.
@@ -128,6 +132,14 @@ enum Section {
     /// Inside `<virtualip>`, in a child that is not a `<vip>`.
     VirtualIpOther,
     Hasync,
+    /// `<OPNsense>` (every MVC model of OPNsense lives under it).
+    Opnsense,
+    /// `<OPNsense><carpd>`.
+    Plugin,
+    /// `<OPNsense><carpd><vhids>`.
+    PluginVhids,
+    /// One `<vhid>` of those.
+    PluginVhid,
 }
 
 /// Text being gathered for one leaf element.
@@ -217,11 +229,14 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
                 if let Some(p) = pending.take_if(|p| p.depth == depth) {
                     store(&mut raw, section, p);
                 }
-                if depth == 2 {
-                    section = Section::None;
-                } else if depth == 3 && section == Section::VirtualIpOther {
-                    section = Section::VirtualIp;
-                }
+                section = match (depth, section) {
+                    (2, _) => Section::None,
+                    (3, Section::VirtualIpOther) => Section::VirtualIp,
+                    (3, Section::Plugin) => Section::Opnsense,
+                    (4, Section::PluginVhids) => Section::Plugin,
+                    (5, Section::PluginVhid) => Section::PluginVhids,
+                    (_, s) => s,
+                };
                 if depth <= 3 {
                     open_names.pop();
                 }
@@ -332,6 +347,7 @@ fn element(
                     raw.maintenance.get_or_insert(line);
                     Section::None
                 }
+                "OPNsense" => Section::Opnsense,
                 _ => Section::None,
             };
             if !empty {
@@ -355,9 +371,28 @@ fn element(
             }
             Section::VirtualIp if !empty => *section = Section::VirtualIpOther,
             Section::Hasync => leaf(raw, *section, name, depth, line, empty, pending),
+            Section::Opnsense if name == "carpd" && !empty => *section = Section::Plugin,
             _ => {}
         },
         4 if matches!(*section, Section::Interfaces | Section::VirtualIp) => {
+            leaf(raw, *section, name, depth, line, empty, pending)
+        }
+        4 if *section == Section::Plugin && name == "vhids" && !empty => {
+            *section = Section::PluginVhids
+        }
+        5 if *section == Section::PluginVhids && name == "vhid" => {
+            let index = raw.vhid_settings.len() + 1;
+            raw.vhid_settings.push(RawVip {
+                index,
+                line,
+                uuid: attribute(start, "uuid")?.filter(|u| !u.is_empty()),
+                fields: Fields::default(),
+            });
+            if !empty {
+                *section = Section::PluginVhid;
+            }
+        }
+        6 if *section == Section::PluginVhid => {
             leaf(raw, *section, name, depth, line, empty, pending)
         }
         _ => {}
@@ -396,6 +431,7 @@ fn store(raw: &mut RawConfig, section: Section, p: Pending) {
         Section::Interfaces => raw.interfaces.last_mut().map(|i| &mut i.fields),
         Section::VirtualIp => raw.vips.last_mut().map(|v| &mut v.fields),
         Section::Hasync => raw.hasync.as_mut().map(|h| &mut h.fields),
+        Section::PluginVhid => raw.vhid_settings.last_mut().map(|v| &mut v.fields),
         _ => None,
     };
     if let Some(fields) = target {

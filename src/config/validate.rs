@@ -132,8 +132,16 @@ pub(crate) fn build(raw: &RawConfig) -> (Option<Model>, Findings) {
     // (device, vhid) of every CARP entry that named them, valid or not: the first one owns the
     // pair, and an alias on a broken CARP VIP is not reported a second time as "no CARP VIP".
     let mut carp_targets: HashMap<(String, u8), (String, u32)> = HashMap::new();
+    // VIPs whose VHID speaks VRRPv3 (pass 5 checks those settings): no password to warn about.
+    let vrrp_vips: Vec<&str> = raw
+        .vhid_settings
+        .iter()
+        .filter(|r| r.fields.text("protocol") == Some("vrrp3"))
+        .filter_map(|r| r.fields.text("vip"))
+        .collect();
     for v in vips.iter().filter(|v| v.mode == Mode::Carp) {
-        let settings = carp_settings(v, &mut f);
+        let vrrp = source_id(v.raw).is_some_and(|id| vrrp_vips.contains(&id.as_str()));
+        let settings = carp_settings(v, !vrrp, &mut f);
         let (Some(iface), Some(vhid)) = (&v.iface, v.vhid) else {
             continue;
         };
@@ -171,6 +179,7 @@ pub(crate) fn build(raw: &RawConfig) -> (Option<Model>, Findings) {
                 peer6: s.peer6,
                 description,
                 source_uuid: source_id(v.raw),
+                protocol: Protocol::Carp,
             });
         }
     }
@@ -205,6 +214,7 @@ pub(crate) fn build(raw: &RawConfig) -> (Option<Model>, Findings) {
 
     check_unique_addresses(&vips, &mut f);
     check_interface_addresses(&vips, &raw.interfaces, &mut f);
+    vhid_settings(&raw.vhid_settings, &mut groups, &mut f);
 
     let ha = hasync(raw, &interfaces, &mut f);
     let model = Model {
@@ -225,6 +235,133 @@ pub(crate) fn build(raw: &RawConfig) -> (Option<Model>, Findings) {
         (None, f)
     } else {
         (Some(model), f)
+    }
+}
+
+/// Pass 5: carpd's own per-VHID settings (`<OPNsense><carpd><vhids><vhid>`), each naming the
+/// CARP VIP of its group by uuid.
+fn vhid_settings(raw: &[RawVip], groups: &mut [CarpGroup], f: &mut Findings) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for r in raw {
+        let place = match &r.uuid {
+            Some(u) => format!("OPNsense/carpd/vhids/vhid[uuid={u}]"),
+            None => format!("OPNsense/carpd/vhids/vhid[{}]", r.index),
+        };
+        let at = |name: &str| format!("{place}/{name}");
+        let line = |name: &str| r.fields.get(name).map_or(r.line, |fl| fl.line);
+        let Some(vip) = r.fields.text("vip") else {
+            f.error(
+                at("vip"),
+                line("vip"),
+                "no <vip>: these settings name no VIP".to_string(),
+                "set <vip> to the uuid of the CARP VIP whose VHID they are for",
+            );
+            continue;
+        };
+        let Some(group) = groups
+            .iter_mut()
+            .find(|g| g.source_uuid.as_deref() == Some(vip))
+        else {
+            f.error(
+                at("vip"),
+                line("vip"),
+                format!("{vip} is not the uuid of a CARP VIP"),
+                "pick the uuid of a <vip> with <mode>carp</mode> (an IP alias follows its CARP VIP's settings)",
+            );
+            continue;
+        };
+        if let Some(first) = seen.insert(vip.to_string(), place.clone()) {
+            f.error(
+                at("vip"),
+                line("vip"),
+                format!("{} already has settings at {first}", group.name()),
+                "keep one <vhid> entry per CARP VIP",
+            );
+            continue;
+        }
+        let protocol = r.fields.text("protocol").unwrap_or("carp");
+        // Without a <priority>, 254 − advskew: OPNsense's HA sync adds 100 to every advskew
+        // on the backup (rc.filter_synchronize, get_vip_config_section), so the synced
+        // settings still give the backup a lower priority.
+        let mut v = VrrpSettings {
+            priority: 254u8.saturating_sub(group.advskew).max(1),
+            ..VrrpSettings::default()
+        };
+        let mut ok = true;
+        let mut number = |name: &str, lo: u32, hi: u32, hint: &str| -> Option<u32> {
+            let text = r.fields.text(name)?;
+            match parse_ranged(text, lo, hi) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    f.error(at(name), line(name), e, hint);
+                    ok = false;
+                    None
+                }
+            }
+        };
+        if let Some(p) = number("priority", 1, 255, "1..254, or 255 on the address owner") {
+            v.priority = p as u8;
+        }
+        if let Some(i) = number(
+            "interval",
+            1,
+            u32::from(crate::wire::vrrp::MAX_ADVER_INT),
+            "centiseconds: 100 = 1 s, 10 = 100 ms, 1 = 10 ms",
+        ) {
+            v.interval_cs = i as u16;
+        }
+        if let Some(p) = number("preempt", 0, 1, "1 = preempt, 0 = not") {
+            v.preempt = p == 1;
+        }
+        if let Some(a) = number("accept", 0, 1, "1 = accept packets for the VIPs, 0 = not") {
+            v.accept = a == 1;
+        }
+        match protocol {
+            "carp" => {}
+            "vrrp3" if !ok => {}
+            "vrrp3" => {
+                let families = (
+                    group.v4_addresses().next().is_some(),
+                    group.v6_addresses().next().is_some(),
+                );
+                if families == (true, true) {
+                    f.error(
+                        at("protocol"),
+                        line("protocol"),
+                        format!(
+                            "{} has IPv4 and IPv6 addresses; a VRRPv3 virtual router has one family",
+                            group.name()
+                        ),
+                        "put the other family's addresses on a VIP with another VHID",
+                    );
+                    continue;
+                }
+                if !v.accept {
+                    f.error(
+                        at("accept"),
+                        line("accept"),
+                        "accept 0 is not supported: carpd adds the VIPs as the MASTER's own addresses, which accept packets".to_string(),
+                        "set <accept>1</accept> (keepalived's `accept`)",
+                    );
+                    continue;
+                }
+                if !group.key.is_empty() {
+                    f.warning(
+                        at("protocol"),
+                        line("protocol"),
+                        format!("VRRPv3 has no authentication: the password of {} is not used", group.name()),
+                        "keep the segment closed to untrusted hosts; VRRPv3 adverts can be forged by anyone on it",
+                    );
+                }
+                group.protocol = Protocol::Vrrp3(v);
+            }
+            other => f.error(
+                at("protocol"),
+                line("protocol"),
+                format!("protocol {other:?} is not known"),
+                "use carp (the default) or vrrp3",
+            ),
+        }
     }
 }
 
@@ -614,7 +751,8 @@ struct CarpSettings {
 }
 
 /// Read a CARP VIP's timing, key and peers, reporting every problem.
-fn carp_settings(v: &Vip<'_>, f: &mut Findings) -> Option<CarpSettings> {
+/// `authenticated`: the VHID speaks CARP, whose HMAC needs a password.
+fn carp_settings(v: &Vip<'_>, authenticated: bool, f: &mut Findings) -> Option<CarpSettings> {
     let fields = &v.raw.fields;
     let mut ok = true;
     let mut ranged = |name: &str, lo: u32, hi: u32, default: u8, hint: &str| -> u8 {
@@ -675,7 +813,7 @@ fn carp_settings(v: &Vip<'_>, f: &mut Findings) -> Option<CarpSettings> {
     let password = fields.get("password").map_or("", |p| p.value.as_str());
     let derived = derive_key(password);
     let pw_line = v.line_of("password");
-    if derived.key.is_empty() {
+    if derived.key.is_empty() && authenticated {
         f.warning(
             v.field_place("password"),
             pw_line,

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use crate::config::{CarpGroup, HaSettings};
-use crate::proto::{Family, Machine, MachineConfig, State};
+use crate::proto::{Election, Family, Machine, MachineConfig, State, VrrpConfig, VrrpMachine};
 use crate::status::Transitions;
 use crate::wire::auth::CarpAuth;
 
@@ -26,6 +26,9 @@ pub struct Counters {
     pub adverts_received: u64,
     /// Drops by reason (`badauth`, `badttl`, `replay`, …).
     pub drops: BTreeMap<String, u64>,
+    /// VRRP adverts accepted although their interval differs from ours (RFC 9568 backups
+    /// learn the master's; a mismatch is a configuration smell, not an attack).
+    pub interval_mismatches: u64,
 }
 
 impl Counters {
@@ -37,7 +40,7 @@ impl Counters {
 #[derive(Debug)]
 pub struct Group {
     pub cfg: CarpGroup,
-    pub machine: Machine,
+    pub machine: Election,
     pub auth: CarpAuth,
     pub counters: Counters,
     /// State changes since start (count and the last few), so a poller sees flaps that
@@ -64,6 +67,33 @@ pub fn machine_config(cfg: &CarpGroup, ha: &HaSettings, opts: &Tuning) -> Machin
     }
 }
 
+/// The VRRPv3 settings a configured group runs with, when it speaks VRRPv3. `primary` is the
+/// address its adverts leave from.
+pub fn vrrp_config(cfg: &CarpGroup, opts: &Tuning, primary: Option<IpAddr>) -> Option<VrrpConfig> {
+    let v = cfg.vrrp()?;
+    Some(VrrpConfig {
+        vrid: cfg.vhid,
+        // Validation allows one family per VRRP router.
+        family: if cfg.v4_addresses().next().is_some() {
+            Family::V4
+        } else {
+            Family::V6
+        },
+        priority: v.priority,
+        interval_cs: v.interval_cs,
+        preempt: v.preempt,
+        announce_count: opts.announce_count,
+        primary,
+    })
+}
+
+fn election(cfg: &CarpGroup, ha: &HaSettings, opts: &Tuning, counter: u64) -> Election {
+    match vrrp_config(cfg, opts, None) {
+        Some(v) => Election::Vrrp(VrrpMachine::new(v)),
+        None => Election::Carp(Machine::new(machine_config(cfg, ha, opts), counter)),
+    }
+}
+
 pub fn auth_for(cfg: &CarpGroup) -> CarpAuth {
     let v4: Vec<_> = cfg.v4_addresses().collect();
     let v6: Vec<_> = cfg.v6_addresses().collect();
@@ -72,7 +102,7 @@ pub fn auth_for(cfg: &CarpGroup) -> CarpAuth {
 
 impl Group {
     pub fn new(cfg: CarpGroup, ha: &HaSettings, opts: &Tuning, counter: u64) -> Group {
-        let machine = Machine::new(machine_config(&cfg, ha, opts), counter);
+        let machine = election(&cfg, ha, opts, counter);
         Group {
             auth: auth_for(&cfg),
             cfg,
@@ -85,6 +115,57 @@ impl Group {
 
     pub fn state(&self) -> State {
         self.machine.state()
+    }
+
+    /// Take a changed configuration of the same protocol in place (reload). Returns false,
+    /// changing nothing, when the protocol changed: the caller replaces the group.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        cfg: CarpGroup,
+        ha: &HaSettings,
+        opts: &Tuning,
+    ) -> bool {
+        match &mut self.machine {
+            Election::Carp(m) if cfg.vrrp().is_none() => {
+                m.set_config(now, machine_config(&cfg, ha, opts))
+            }
+            Election::Vrrp(m) => {
+                let primary = m.config().primary;
+                match vrrp_config(&cfg, opts, primary) {
+                    Some(v) => m.set_config(now, v),
+                    None => return false,
+                }
+            }
+            Election::Carp(_) => return false,
+        }
+        self.auth = auth_for(&cfg);
+        self.cfg = cfg;
+        true
+    }
+
+    /// Tell a VRRP router the address its adverts now leave from (for the equal-priority
+    /// tie-break).
+    pub fn set_primary(&mut self, now: Instant, primary: Option<IpAddr>, opts: &Tuning) {
+        if let Election::Vrrp(m) = &mut self.machine
+            && m.config().primary != primary
+            && let Some(v) = vrrp_config(&self.cfg, opts, primary)
+        {
+            m.set_config(now, v);
+        }
+    }
+
+    /// `carp` or `vrrp`, for log lines.
+    pub fn protocol_name(&self) -> &'static str {
+        match self.machine {
+            Election::Carp(_) => "carp",
+            Election::Vrrp(_) => "vrrp",
+        }
+    }
+
+    /// The one family a VRRP router speaks.
+    pub fn vrrp_family(&self) -> Option<Family> {
+        self.machine.vrrp().map(|m| m.config().family)
     }
 
     pub fn has_family(&self, family: Family) -> bool {

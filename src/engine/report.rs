@@ -18,6 +18,12 @@ pub fn vhid_status(g: &Group, now: Instant, hooks: Vec<HookResult>) -> VhidStatu
         hooks,
         ..VhidStatus::configured(&g.cfg)
     };
+    if let (Some(status), Some(m)) = (v.vrrp.as_mut(), g.machine.vrrp()) {
+        status.effective_priority = Some(m.priority());
+        status.master_interval_cs = Some(m.master_interval_cs());
+        status.master_priority = m.last_peer_priority();
+        status.interval_mismatches = g.counters.interval_mismatches;
+    }
     g.transitions.fill(&mut v);
     v
 }

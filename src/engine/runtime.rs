@@ -21,8 +21,9 @@ use crate::platform::linux::links::{self, LinkEvent};
 use crate::proto::{AdminRequest, Family, Input, Output, State};
 use crate::status::GlobalStatus;
 use crate::wire::carp::Repr;
+use crate::wire::vrrp;
 
-use super::group::{Group, machine_config};
+use super::group::Group;
 use super::receive::{self, Datagram};
 use super::{EngineError, Options, report, unix_now};
 
@@ -478,10 +479,20 @@ impl Daemon {
             if self.groups[i].cfg.device != dev {
                 continue;
             }
-            let up = self.usable(&self.groups[i]);
-            self.groups[i].machine.handle_input(now, Input::Link { up });
+            self.tell_link(i, now);
         }
         self.apply_demotion(now);
+    }
+
+    /// Tell group `i` whether it can run now (and a VRRP router the address it sends from).
+    fn tell_link(&mut self, i: usize, now: Instant) {
+        let up = self.usable(&self.groups[i]);
+        let primary = self.groups[i].vrrp_family().and_then(|f| {
+            let iface = self.ifaces.get(&self.groups[i].cfg.device)?;
+            Some(iface.socket(f)?.source())
+        });
+        self.groups[i].set_primary(now, primary, &self.opts.tuning);
+        self.groups[i].machine.handle_input(now, Input::Link { up });
     }
 
     async fn on_link(&mut self, event: LinkEvent) {
@@ -523,6 +534,7 @@ impl Daemon {
         let dg = Datagram {
             family: packet.family,
             src: packet.src,
+            dst: packet.dst,
             ttl: packet.ttl,
             payload: &packet.payload,
         };
@@ -536,10 +548,16 @@ impl Daemon {
             |a| own.contains(a),
         );
         match verdict {
-            Ok((i, advert)) => {
+            Ok((i, input)) => {
                 let g = &mut self.groups[i];
                 g.counters.adverts_received += 1;
-                g.machine.handle_input(now, Input::Advert(advert));
+                if let Input::Vrrp(a) = input
+                    && g.cfg.vrrp().is_some_and(|v| v.interval_cs != a.interval_cs)
+                    && !a.from_self
+                {
+                    g.counters.interval_mismatches += 1;
+                }
+                g.machine.handle_input(now, input);
             }
             Err((index, drop)) => {
                 let name = drop.stat_name();
@@ -594,6 +612,10 @@ impl Daemon {
                 advskew,
                 counter,
             } => self.send_advert(i, family, advbase, advskew, counter),
+            Output::SendVrrp {
+                priority,
+                interval_cs,
+            } => self.send_vrrp(i, priority, interval_cs),
             Output::ClaimAddresses => {
                 self.groups[i].stale = false;
                 self.claim(i).await
@@ -604,7 +626,8 @@ impl Daemon {
                 let g = &mut self.groups[i];
                 g.record_transition(from, to, reason.as_str(), unix_now());
                 self.log.info(&format!(
-                    "carp: {}: {from} -> {to} ({reason})",
+                    "{}: {}: {from} -> {to} ({reason})",
+                    g.protocol_name(),
                     g.cfg.name()
                 ));
                 self.hooks
@@ -614,15 +637,17 @@ impl Daemon {
         }
     }
 
+    /// The socket group `i` sends `family` on, while its interface has one.
+    fn socket(&self, i: usize, family: Family) -> Option<Arc<CarpSocket>> {
+        let iface = self.ifaces.get(&self.groups[i].cfg.device)?;
+        iface.socket(family).cloned()
+    }
+
     fn send_advert(&mut self, i: usize, family: Family, advbase: u8, advskew: u8, counter: u64) {
-        let g = &mut self.groups[i];
-        let Some(sock) = self
-            .ifaces
-            .get(&g.cfg.device)
-            .and_then(|f| f.socket(family))
-        else {
+        let Some(sock) = self.socket(i, family) else {
             return;
         };
+        let g = &self.groups[i];
         let header = Repr {
             vhid: g.cfg.vhid,
             advskew,
@@ -632,7 +657,49 @@ impl Daemon {
             hmac: g.auth.compute(counter),
         }
         .to_bytes();
-        match sock.send(g.destination(family), &header) {
+        let sent = sock.send(g.destination(family), &header);
+        self.count_send(i, sent);
+    }
+
+    /// One VRRPv3 advert listing the group's addresses, checksummed over this datagram's
+    /// pseudo-header (RFC 9568 §5.2.8).
+    fn send_vrrp(&mut self, i: usize, priority: u8, interval_cs: u16) {
+        let Some(family) = self.groups[i].vrrp_family() else {
+            return;
+        };
+        let Some(sock) = self.socket(i, family) else {
+            return;
+        };
+        let g = &self.groups[i];
+        let dst = g.destination(family);
+        let (pseudo, addresses) = match (sock.source(), dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => (
+                vrrp::PseudoHeader::V4 { src, dst },
+                vrrp::Addresses::V4(g.cfg.v4_addresses().collect()),
+            ),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => (
+                vrrp::PseudoHeader::V6 { src, dst },
+                vrrp::Addresses::V6(g.cfg.v6_addresses().collect()),
+            ),
+            _ => return,
+        };
+        let advert = vrrp::Repr {
+            vrid: g.cfg.vhid,
+            priority,
+            max_adver_int: interval_cs,
+            addresses,
+            checksum_style: vrrp::ChecksumStyle::PseudoHeader,
+        };
+        let sent = match advert.to_bytes(&pseudo) {
+            Ok(bytes) => sock.send(dst, &bytes),
+            Err(err) => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, err)),
+        };
+        self.count_send(i, sent);
+    }
+
+    fn count_send(&mut self, i: usize, sent: std::io::Result<()>) {
+        let g = &mut self.groups[i];
+        match sent {
             Ok(()) => g.counters.adverts_sent += 1,
             Err(err) => {
                 g.counters.drop("senderr");
@@ -643,7 +710,8 @@ impl Daemon {
                     .is_some()
                 {
                     self.log.warn(&format!(
-                        "carp: {}: cannot send advert: {err}",
+                        "{}: {}: cannot send advert: {err}",
+                        g.protocol_name(),
                         g.cfg.name()
                     ));
                 }
@@ -916,13 +984,7 @@ impl Daemon {
             let cfg = &self.groups[i].cfg;
             if new.group(&cfg.device, cfg.vhid).is_none() {
                 removed.push(cfg.name());
-                self.groups[i]
-                    .machine
-                    .handle_input(now, Input::Admin(AdminRequest::Leave));
-                while let Some(out) = self.groups[i].machine.poll_output() {
-                    self.carry_out(i, out).await;
-                }
-                self.groups.remove(i);
+                self.leave_group(i).await;
             } else {
                 i += 1;
             }
@@ -944,11 +1006,7 @@ impl Daemon {
                 None => {
                     added.push(cfg.name());
                     self.add_group(cfg, &[]).await;
-                    let last = self.groups.len() - 1;
-                    let up = self.usable(&self.groups[last]);
-                    self.groups[last]
-                        .machine
-                        .handle_input(now, Input::Link { up });
+                    self.tell_link(self.groups.len() - 1, now);
                 }
             }
         }
@@ -959,14 +1017,30 @@ impl Daemon {
         answer
     }
 
+    /// Group `i` leaves gracefully and is forgotten.
+    async fn leave_group(&mut self, i: usize) {
+        self.groups[i]
+            .machine
+            .handle_input(Instant::now(), Input::Admin(AdminRequest::Leave));
+        while let Some(out) = self.groups[i].machine.poll_output() {
+            self.carry_out(i, out).await;
+        }
+        self.groups.remove(i);
+    }
+
     /// Apply a changed group in place: new timing/key/peers take effect without a flap; a
     /// MASTER adds new addresses and drops removed ones.
     async fn update_group(&mut self, i: usize, cfg: CarpGroup, now: Instant) {
-        let old = std::mem::replace(&mut self.groups[i].cfg, cfg);
-        let g = &mut self.groups[i];
-        g.auth = super::group::auth_for(&g.cfg);
-        let mc = machine_config(&g.cfg, &self.model.ha, &self.opts.tuning);
-        g.machine.set_config(now, mc);
+        let old = self.groups[i].cfg.clone();
+        if !self.groups[i].reconfigure(now, cfg.clone(), &self.model.ha, &self.opts.tuning) {
+            // CARP <-> VRRPv3: the old election leaves (bow-out or priority 0) and a new one
+            // starts in its place.
+            self.leave_group(i).await;
+            self.add_group(cfg, &[]).await;
+            self.tell_link(self.groups.len() - 1, now);
+            return;
+        }
+        let g = &self.groups[i];
         if g.state() == State::Master
             && let Some(ifindex) = self.ifaces.get(&g.cfg.device).and_then(|f| f.ifindex)
         {

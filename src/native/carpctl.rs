@@ -40,6 +40,11 @@ pub enum CarpError {
          has the ioctl: remove the peer from the VIP or upgrade"
     )]
     PeersNeedNetlink,
+    #[error(
+        "VRRPv3 vhids need carp(4)'s netlink interface with its VRRP mode (FreeBSD 15); this \
+         kernel only has the ioctl"
+    )]
+    VrrpNeedsNetlink,
     #[error("interface name {0:?} is not valid (1..15 bytes)")]
     BadName(String),
 }
@@ -150,6 +155,9 @@ impl<'a> CarpCtl<'a> {
                     || set.peer6.is_some_and(|p| p != MCAST_PEER6);
                 if unicast {
                     return Err(CarpError::PeersNeedNetlink);
+                }
+                if set.vrrp.is_some() {
+                    return Err(CarpError::VrrpNeedsNetlink);
                 }
                 ioctl_set(self.sys, set)
             }

@@ -68,6 +68,8 @@ pub(super) struct Daemon {
     calls: mpsc::Receiver<Call>,
     control_task: Option<tokio::task::JoinHandle<()>>,
     devd: mpsc::UnboundedReceiver<DevdMessage>,
+    /// The last failure of keeping the VRRPv3 vhids, logged once rather than every second.
+    protocol_error: Option<String>,
 }
 
 impl Daemon {
@@ -146,10 +148,14 @@ impl Daemon {
             calls,
             control_task: None,
             devd,
+            protocol_error: None,
         };
         d.await_devd().await;
         // The states before the apply: events queued while it runs then have a real "from".
         let kernel = d.kernel.observe()?;
+        if let Some(why) = super::vrrp_unsupported(&d.model, &kernel) {
+            return Err(NativeError::Unsupported(why));
+        }
         d.seed_previous(&kernel);
         if d.opts.opnsense.is_some() {
             d.hand_maintenance_to_core().await?;
@@ -161,6 +167,7 @@ impl Daemon {
         d.reconcile_demotion(observed)?;
         if d.opts.opnsense.is_some() {
             d.note_drift(&kernel);
+            d.keep_protocols();
         } else {
             for c in d.apply()? {
                 d.log.info(&format!("applied: {c}"));
@@ -439,6 +446,44 @@ impl Daemon {
             self.log
                 .error(&format!("cannot write carpd's demotion again: {e}"));
         }
+        if self.model.groups.iter().any(|g| g.vrrp().is_some()) {
+            self.keep_protocols();
+        }
+    }
+
+    /// Bring the VRRPv3 vhids (and those the kernel runs as VRRPv3 that config.xml wants as
+    /// CARP) to config.xml: priorities that follow the demotion, and on OPNsense the vhids
+    /// core created as CARP. A failure is logged once until it changes.
+    fn keep_protocols(&mut self) {
+        let result = self
+            .kernel
+            .observe()
+            .map_err(NativeError::from)
+            .and_then(|kernel| {
+                let plan = super::plan_protocols(&self.model, &kernel);
+                if plan.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.kernel.execute(&plan)?;
+                Ok(plan.commands())
+            });
+        match result {
+            Ok(commands) => {
+                for c in commands {
+                    self.log.info(&format!("vrrp: applied: {c}"));
+                }
+                self.protocol_error = None;
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if self.protocol_error.as_deref() != Some(text.as_str()) {
+                    self.log.error(&format!(
+                        "cannot bring the VRRPv3 vhids to config.xml: {text}"
+                    ));
+                    self.protocol_error = Some(text);
+                }
+            }
+        }
     }
 
     /// On OPNsense: re-read config.xml when core saved it since the last read (VIPs added or
@@ -541,16 +586,22 @@ impl Daemon {
             .filter(|g| new.group(&g.device, g.vhid).is_none())
             .map(|g| g.name())
             .collect();
-        self.model = new;
         let kernel = match self.kernel.observe() {
             Ok(k) => k,
             Err(e) => return control::failed(format!("reload: {e}")),
         };
+        if let Some(why) = super::vrrp_unsupported(&new, &kernel) {
+            let line = format!("reload refused, the running configuration is kept: {why}");
+            self.log.warn(&line);
+            return control::failed(line);
+        }
+        self.model = new;
         if let Err(e) = self.reconcile_demotion(kernel.sysctl.demotion) {
             return control::failed(format!("reload: cannot write the demotion: {e}"));
         }
         let applied = if self.opts.opnsense.is_some() {
             self.note_drift(&kernel);
+            self.keep_protocols();
             Vec::new()
         } else {
             match self.apply() {
@@ -813,12 +864,20 @@ impl Daemon {
     }
 
     /// On OPNsense carpd applies nothing; it says where the kernel differs from config.xml.
+    /// VRRPv3 vhids are carpd's own ([`Daemon::keep_protocols`]) and left out.
     fn note_drift(&self, kernel: &KernelState) {
         let ledger = Ledger::load(&self.opts.paths.state_dir).unwrap_or_default();
         let plan = super::plan::plan_for_daemon(&self.model, kernel, &ledger);
+        let carpds = |(dev, vhid): (&str, u8)| {
+            self.model
+                .group(dev, vhid)
+                .is_some_and(|g| g.vrrp().is_some())
+                || kernel.vhid(dev, vhid).is_some_and(|v| v.vrrp.is_some())
+        };
         let differences: Vec<String> = plan
             .steps
             .iter()
+            .filter(|s| !s.vhid().is_some_and(carpds))
             .filter(|s| !matches!(s, super::Step::SetVhid { key: Some(_), .. }))
             .map(|s| s.command())
             .collect();

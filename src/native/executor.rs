@@ -11,9 +11,11 @@ use super::ApplyError;
 use super::abi::{self, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCDIFADDR_IN6};
 use super::carpctl::{CarpCtl, CarpError};
 use super::errno::{self, Errno};
-use super::genl::{CarpInfo, CarpSet, CarpStateReq};
+use super::genl::{CARP_VERSION_VRRPV3, CarpInfo, CarpSet, CarpStateReq, VrrpSet};
 use super::ifaddrs;
-use super::kernel::{KernelInterface, KernelState, KernelVhid, MCAST_PEER, MCAST_PEER6};
+use super::kernel::{
+    KernelInterface, KernelState, KernelVhid, KernelVrrp, MCAST_PEER, MCAST_PEER6,
+};
 use super::ops::Action;
 use super::plan::{Plan, Step};
 use super::sys::{Family, Sys};
@@ -77,6 +79,17 @@ fn vhid_of(device: &str, i: CarpInfo) -> Result<KernelVhid, KernelError> {
         .ok_or_else(|| bad(format!("vhid {}", i.vhid)))?;
     let state = state_of(i.state).ok_or_else(|| bad(format!("{vhid}: state {}", i.state)))?;
     let byte = |what: &str, v: i32| u8::try_from(v).map_err(|_| bad(format!("{vhid}: {what} {v}")));
+    // K15 `carp_nl_send`: a VRRPv3 vhid reports VERSION 3 with its priority and interval and
+    // none of CARP's timing; anything else with a version is not a kernel we know.
+    let vrrp = match (i.version, i.vrrp_priority, i.vrrp_adv_inter) {
+        (2, _, _) => None,
+        (3, Some(priority), Some(interval_cs)) => Some(KernelVrrp {
+            priority,
+            interval_cs,
+        }),
+        (3, _, _) => return Err(bad(format!("{vhid}: VRRPv3 without priority or interval"))),
+        (v, _, _) => return Err(bad(format!("{vhid}: version {v}"))),
+    };
     Ok(KernelVhid {
         vhid,
         advbase: byte("advbase", i.advbase)?,
@@ -85,6 +98,16 @@ fn vhid_of(device: &str, i: CarpInfo) -> Result<KernelVhid, KernelError> {
         key_set: i.key_set,
         peer: i.peer.filter(|p| *p != MCAST_PEER && !p.is_unspecified()),
         peer6: i.peer6.filter(|p| *p != MCAST_PEER6 && !p.is_unspecified()),
+        vrrp,
+    })
+}
+
+/// The VRRPv3 settings to send back in a read-modify-write SET of `i` (a SET without them
+/// would address the vhid as CARP, which a VRRPv3 vhid refuses).
+fn vrrp_of(i: &CarpInfo) -> Option<VrrpSet> {
+    (i.version == CARP_VERSION_VRRPV3).then(|| VrrpSet {
+        priority: i.vrrp_priority.unwrap_or(0),
+        interval_cs: i.vrrp_adv_inter.unwrap_or(0),
     })
 }
 
@@ -136,6 +159,7 @@ impl Kernel {
         Ok(KernelState {
             interfaces,
             sysctl: sysctl::read_carp(sys)?,
+            osreldate: Some(sysctl::osreldate(sys)?),
         })
     }
 
@@ -188,6 +212,7 @@ impl Kernel {
                     peer: None,
                     peer6: None,
                     state: None,
+                    vrrp: None,
                 })?;
                 let now = read_back(c, device, *vhid)?;
                 if now.advbase != i32::from(*advbase)
@@ -204,6 +229,47 @@ impl Kernel {
                             ""
                         }
                     )));
+                }
+                Ok(())
+            }
+            Step::SetVrrp {
+                device,
+                vhid,
+                priority,
+                interval_cs,
+                ..
+            } => {
+                let c = open(&*self.sys, carp)?;
+                c.set(&CarpSet {
+                    ifname: device.clone(),
+                    vhid: *vhid,
+                    advbase: 0,
+                    advskew: 0,
+                    key: None,
+                    peer: None,
+                    peer6: None,
+                    state: None,
+                    vrrp: Some(VrrpSet {
+                        priority: *priority,
+                        interval_cs: *interval_cs,
+                    }),
+                })?;
+                let now = vhid_of(device, read_back(c, device, *vhid)?)?;
+                let want = KernelVrrp {
+                    priority: *priority,
+                    interval_cs: *interval_cs,
+                };
+                if now.vrrp != Some(want) {
+                    return Err(KernelError::ReadBack(match now.vrrp {
+                        None => format!(
+                            "the kernel reports {vhid}@{device} as CARP after a VRRPv3 write: \
+                             this carp(4) has no VRRP mode"
+                        ),
+                        Some(v) => format!(
+                            "the kernel reports {vhid}@{device} with VRRP priority {} interval {} cs after the write",
+                            v.priority, v.interval_cs
+                        ),
+                    }));
                 }
                 Ok(())
             }
@@ -225,6 +291,7 @@ impl Kernel {
                     peer: Some(peer.unwrap_or(MCAST_PEER)),
                     peer6: Some(peer6.unwrap_or(MCAST_PEER6)),
                     state: None,
+                    vrrp: None,
                 })?;
                 let now = vhid_of(device, read_back(c, device, *vhid)?)?;
                 if (now.peer, now.peer6) != (*peer, *peer6) {
@@ -369,6 +436,7 @@ impl Kernel {
                         ForcedState::Backup => CarpStateReq::Backup,
                         ForcedState::Master => CarpStateReq::Master,
                     }),
+                    vrrp: vrrp_of(&cur),
                 })?;
                 Ok(())
             }

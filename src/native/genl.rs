@@ -56,6 +56,12 @@ impl MsgBuilder {
     pub fn u32(self, kind: u16, v: u32) -> MsgBuilder {
         self.attr(kind, &v.to_ne_bytes())
     }
+    pub fn u16(self, kind: u16, v: u16) -> MsgBuilder {
+        self.attr(kind, &v.to_ne_bytes())
+    }
+    pub fn u8(self, kind: u16, v: u8) -> MsgBuilder {
+        self.attr(kind, &[v])
+    }
     /// A NUL-terminated string attribute.
     pub fn string(self, kind: u16, s: &str) -> MsgBuilder {
         let mut b = s.as_bytes().to_vec();
@@ -98,7 +104,21 @@ pub struct CarpSet {
     /// A state to force (`carpd state backup|master`); `None` sends no state, which the
     /// kernel reads as 0 = leave the state alone.
     pub state: Option<CarpStateReq>,
+    /// FreeBSD 15: write a VRRPv3 vhid instead (advbase, advskew, key and peers are not sent).
+    pub vrrp: Option<VrrpSet>,
 }
+
+/// A VRRPv3 vhid's settings in a SET (`CARP_NL_VERSION` 3, `CARP_NL_VRRP_PRIORITY`,
+/// `CARP_NL_VRRP_ADV_INTER`; `carp_nl_set()` in K15 copies these and nothing of CARP's, and 0
+/// means "keep" for both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VrrpSet {
+    pub priority: u8,
+    pub interval_cs: u16,
+}
+
+/// `CARP_VERSION_VRRPv3` (ip_carp.h, `enum carp_version`).
+pub const CARP_VERSION_VRRPV3: u8 = 3;
 
 /// The states a SET may ask for (carp-spec §3.4: INIT and anything else are ignored).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,10 +138,19 @@ impl CarpStateReq {
 }
 
 pub fn carp_set_request(family: u16, seq: u32, set: &CarpSet) -> Vec<u8> {
-    let mut m = MsgBuilder::new(family, NLM_F_ACK, seq, CARP_NL_CMD_SET)
-        .u32(CARP_NL_VHID, u32::from(set.vhid))
-        .u32(CARP_NL_ADVBASE, u32::from(set.advbase))
-        .u32(CARP_NL_ADVSKEW, u32::from(set.advskew));
+    let m = MsgBuilder::new(family, NLM_F_ACK, seq, CARP_NL_CMD_SET)
+        .u32(CARP_NL_VHID, u32::from(set.vhid));
+    // A vhid's version is fixed when it is created: a SET without VERSION means CARP ("compat
+    // with pre-VRRPv3", K15 `carp_nl_set`) and fails with EINVAL on a VRRPv3 vhid.
+    let mut m = match set.vrrp {
+        Some(v) => m
+            .u8(CARP_NL_VERSION, CARP_VERSION_VRRPV3)
+            .u8(CARP_NL_VRRP_PRIORITY, v.priority)
+            .u16(CARP_NL_VRRP_ADV_INTER, v.interval_cs),
+        None => m
+            .u32(CARP_NL_ADVBASE, u32::from(set.advbase))
+            .u32(CARP_NL_ADVSKEW, u32::from(set.advskew)),
+    };
     if let Some(state) = set.state {
         m = m.u32(CARP_NL_STATE, state.raw());
     }
@@ -311,6 +340,7 @@ mod tests {
                 peer: Some(Ipv4Addr::new(192, 0, 2, 3)),
                 peer6: None,
                 state: None,
+                vrrp: None,
             },
         );
         let msgs = messages(&msg).unwrap();
@@ -357,6 +387,7 @@ mod tests {
                 peer: None,
                 peer6: None,
                 state: Some(CarpStateReq::Backup),
+                vrrp: None,
             },
         );
         let msgs = messages(&msg).unwrap();
@@ -375,6 +406,43 @@ mod tests {
         assert_eq!(attrs[2].1, 100u32.to_ne_bytes());
         assert_eq!(attrs[3].1, 1u32.to_ne_bytes());
         assert_eq!(CarpStateReq::Master.raw(), 2);
+    }
+
+    /// A VRRPv3 SET (FreeBSD 15): VERSION 3, priority as u8 and interval as u16, the sizes
+    /// `nlattr_get_uint8` / `nlattr_get_uint16` want, and none of CARP's attributes.
+    #[test]
+    fn vrrp_set_request_sends_version_priority_and_interval_only() {
+        let msg = carp_set_request(
+            0x20,
+            9,
+            &CarpSet {
+                ifname: "vtnet0".into(),
+                vhid: 51,
+                advbase: 1,
+                advskew: 0,
+                key: None,
+                peer: None,
+                peer6: None,
+                state: Some(CarpStateReq::Master),
+                vrrp: Some(VrrpSet {
+                    priority: 200,
+                    interval_cs: 10,
+                }),
+            },
+        );
+        let msgs = messages(&msg).unwrap();
+        let attrs = attributes(msgs[0].payload).unwrap();
+        assert_eq!(
+            attrs,
+            vec![
+                (CARP_NL_VHID, &51u32.to_ne_bytes()[..]),
+                (CARP_NL_VERSION, &[3][..]),
+                (CARP_NL_VRRP_PRIORITY, &[200][..]),
+                (CARP_NL_VRRP_ADV_INTER, &10u16.to_ne_bytes()[..]),
+                (CARP_NL_STATE, &2u32.to_ne_bytes()[..]),
+                (CARP_NL_IFNAME, &b"vtnet0\0"[..]),
+            ]
+        );
     }
 
     #[test]

@@ -22,7 +22,16 @@ pub struct KernelState {
     pub interfaces: BTreeMap<String, KernelInterface>,
     #[serde(default)]
     pub sysctl: CarpSysctls,
+    /// `kern.osreldate` (`__FreeBSD_version`: 1500068 is 15.0-RELEASE); `None` in a snapshot
+    /// that does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub osreldate: Option<u32>,
 }
+
+/// The first `__FreeBSD_version` of FreeBSD 15, whose carp(4) has the VRRPv3 mode
+/// (`carp_version_t`, `CARP_NL_VERSION` in ip_carp.c / ip_carp_nl.h, freebsd-src e4452d45).
+/// 15.0-RELEASE is 1500068 (releng/15.0 sys/sys/param.h); 13 and 14 have no VRRP mode.
+pub const VRRP_OSRELDATE: u32 = 1_500_000;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +63,19 @@ pub struct KernelVhid {
     /// Unicast IPv6 peer; `None` (or ff02::12) = multicast.
     #[serde(default)]
     pub peer6: Option<Ipv6Addr>,
+    /// FreeBSD 15's VRRPv3 mode (`CARP_NL_VERSION` 3); `None` = CARP. advbase, advskew, key
+    /// and peers do not apply to such a vhid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrrp: Option<KernelVrrp>,
+}
+
+/// A VRRPv3 vhid's settings as carp(4) reports them (`sc_vrrp_prio`, `sc_vrrp_adv_inter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelVrrp {
+    pub priority: u8,
+    /// Centiseconds.
+    pub interval_cs: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

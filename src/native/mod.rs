@@ -41,7 +41,9 @@ pub mod sysctl;
 pub use executor::{Kernel, KernelError};
 pub use kernel::KernelState;
 pub use ledger::Ledger;
-pub use plan::{Plan, Step, plan, plan_for_daemon, plan_with_ledger};
+pub use plan::{
+    Plan, Step, plan, plan_for_daemon, plan_protocols, plan_with_ledger, vrrp_unsupported,
+};
 pub use report::{add_daemon_view, report, report_with_operator};
 pub use run::{DefguardOptions, RunOptions, run};
 
@@ -82,6 +84,8 @@ pub enum NativeError {
     Ops(#[from] ops::OpsError),
     #[error("`{command}` failed: {reason}")]
     Action { command: String, reason: String },
+    #[error("{0}")]
+    Unsupported(String),
     #[error(
         "cannot serve the control socket {path}: {source}",
         path = path.display()
@@ -115,13 +119,18 @@ pub struct ApplyError {
 /// (so a re-run still knows to clean them up) and adds what did get applied.
 pub fn record_applied(ledger: &mut Ledger, model: &Model, plan: &Plan, applied: &[usize]) {
     let complete = applied.len() == plan.steps.len();
-    for (i, step) in plan.steps.iter().enumerate() {
-        if let Step::SetVhid {
-            device, vhid, key, ..
-        } = step
-            && applied.contains(&i)
-        {
-            ledger.record(device, *vhid, key.as_ref());
+    for (_, step) in plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| applied.contains(i))
+    {
+        match step {
+            Step::SetVhid {
+                device, vhid, key, ..
+            } => ledger.record(device, *vhid, key.as_ref()),
+            Step::SetVrrp { device, vhid, .. } => ledger.record(device, *vhid, None),
+            _ => {}
         }
     }
     if complete {

@@ -32,7 +32,7 @@
 use serde::{Serialize, Serializer};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::kernel::{KernelAddress, KernelState, KernelVhid};
+use super::kernel::{KernelAddress, KernelState, KernelVhid, KernelVrrp, VRRP_OSRELDATE};
 use super::ledger::Ledger;
 use crate::config::{CarpGroup, CarpKey, IpPrefix, Model};
 use crate::proto::State;
@@ -61,6 +61,16 @@ pub enum Step {
         #[serde(rename = "pass", serialize_with = "redact_key")]
         key: Option<CarpKey>,
         /// The vhid does not exist before this step.
+        create: bool,
+    },
+    /// Create or update a VRRPv3 vhid (FreeBSD 15, netlink SET with `CARP_NL_VERSION` 3).
+    /// `priority` is the configured one lowered by `net.inet.carp.demotion`: carp(4) applies
+    /// the demotion only to CARP's advskew (K15 has no VRRP counterpart).
+    SetVrrp {
+        device: String,
+        vhid: u8,
+        priority: u8,
+        interval_cs: u16,
         create: bool,
     },
     /// Add an address bound to a vhid (SIOCAIFADDR / SIOCAIFADDR_IN6 with `ifra_vhid`).
@@ -105,6 +115,18 @@ fn family_word(addr: &IpAddr) -> &'static str {
 }
 
 impl Step {
+    /// The vhid the step is about, with its device (`None` for sysctls and unbound addresses).
+    pub fn vhid(&self) -> Option<(&str, u8)> {
+        match self {
+            Step::SetVhid { device, vhid, .. }
+            | Step::SetVrrp { device, vhid, .. }
+            | Step::AddAddress { device, vhid, .. }
+            | Step::SetPeers { device, vhid, .. } => Some((device, *vhid)),
+            Step::RemoveAddress { device, vhid, .. } => vhid.map(|v| (device.as_str(), v)),
+            Step::Sysctl { .. } => None,
+        }
+    }
+
     /// The equivalent command line, in the forms OPNsense uses (the password as `'****'`).
     pub fn command(&self) -> String {
         match self {
@@ -123,6 +145,15 @@ impl Step {
                 };
                 format!("ifconfig {device} vhid {vhid} advskew {advskew} advbase {advbase}{pass}")
             }
+            Step::SetVrrp {
+                device,
+                vhid,
+                priority,
+                interval_cs,
+                ..
+            } => format!(
+                "ifconfig {device} vhid {vhid} carpver 3 vrrpprio {priority} vrrpinterval {interval_cs}"
+            ),
             Step::AddAddress {
                 device,
                 address,
@@ -177,6 +208,38 @@ impl Plan {
     }
 }
 
+/// Why carp(4) on this kernel cannot run the model's VRRPv3 groups, if it cannot: FreeBSD 13
+/// and 14 have no VRRP mode, and FreeBSD 15's always multicasts (K15 `carp_nl_set` copies no
+/// peer for a VRRPv3 vhid; `vrrp_send_ad_locked` sends to 224.0.0.18 / ff02::12). A snapshot
+/// without `osreldate` is not refused.
+pub fn vrrp_unsupported(model: &Model, kernel: &KernelState) -> Option<String> {
+    let vrrp: Vec<&CarpGroup> = model.groups.iter().filter(|g| g.vrrp().is_some()).collect();
+    let names = |gs: &[&CarpGroup]| gs.iter().map(|g| g.name()).collect::<Vec<_>>().join(", ");
+    if vrrp.is_empty() {
+        return None;
+    }
+    if let Some(rel) = kernel.osreldate.filter(|r| *r < VRRP_OSRELDATE) {
+        return Some(format!(
+            "{} speak VRRPv3, which carp(4) has only from FreeBSD 15 (this kernel's \
+             kern.osreldate is {rel}): set their protocol to carp, or upgrade to FreeBSD 15 \
+             (OPNsense 26.7)",
+            names(&vrrp)
+        ));
+    }
+    let unicast: Vec<&CarpGroup> = vrrp
+        .into_iter()
+        .filter(|g| g.peer.is_some() || g.peer6.is_some())
+        .collect();
+    if !unicast.is_empty() {
+        return Some(format!(
+            "{}: carp(4)'s VRRP mode always multicasts (to 224.0.0.18 / ff02::12) and takes no \
+             unicast peer; clear <peer>/<peer6> on these VIPs",
+            names(&unicast)
+        ));
+    }
+    None
+}
+
 /// Plan without a ledger: keys are sent only where the kernel has none, and only vhids the
 /// config has are managed.
 pub fn plan(model: &Model, kernel: &KernelState) -> Plan {
@@ -185,38 +248,73 @@ pub fn plan(model: &Model, kernel: &KernelState) -> Plan {
 
 /// Plan with what carpd recorded on earlier runs (key fingerprints, vhids it applied).
 pub fn plan_with_ledger(model: &Model, kernel: &KernelState, ledger: Option<&Ledger>) -> Plan {
-    plan_inner(model, kernel, ledger, true)
+    plan_inner(model, kernel, ledger, Scope::Apply)
 }
 
 /// The plan `carpd run` applies: like [`plan_with_ledger`] but without the maintenance
 /// demotion write, because the daemon keeps `net.inet.carp.demotion` itself (with a record of
 /// what it wrote since boot, see [`super::ops`]) and writes it before this plan runs.
 pub fn plan_for_daemon(model: &Model, kernel: &KernelState, ledger: &Ledger) -> Plan {
-    plan_inner(model, kernel, Some(ledger), false)
+    plan_inner(model, kernel, Some(ledger), Scope::Daemon)
 }
 
-fn plan_inner(
-    model: &Model,
-    kernel: &KernelState,
-    ledger: Option<&Ledger>,
-    demotion: bool,
-) -> Plan {
+/// What the daemon keeps true once a second: every VRRPv3 group's vhid (its priority follows
+/// the kernel's demotion, which carp(4) itself applies only to CARP), and every vhid the
+/// kernel runs as VRRPv3 that config.xml now wants as CARP. On OPNsense this is all carpd
+/// writes: core creates every VIP's vhid as CARP (interfaces.inc `interface_carp_configure`),
+/// and carpd, which alone knows the protocol, re-creates the VRRPv3 ones.
+pub fn plan_protocols(model: &Model, kernel: &KernelState) -> Plan {
+    let groups = model
+        .groups
+        .iter()
+        .filter(|g| {
+            g.vrrp().is_some()
+                || kernel
+                    .vhid(&g.device, g.vhid)
+                    .is_some_and(|v| v.vrrp.is_some())
+        })
+        .cloned()
+        .collect();
+    let scoped = Model {
+        groups,
+        ..model.clone()
+    };
+    plan_inner(&scoped, kernel, None, Scope::Protocols)
+}
+
+/// Which parts of the kernel a plan covers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// `carpd apply`: everything, the maintenance demotion included.
+    Apply,
+    /// `carpd run`: everything but the demotion, which the daemon keeps itself.
+    Daemon,
+    /// The model's groups only: no stale vhids, no sysctls.
+    Protocols,
+}
+
+fn plan_inner(model: &Model, kernel: &KernelState, ledger: Option<&Ledger>, scope: Scope) -> Plan {
     let mut p = Planner {
         model,
         ledger,
         sim: kernel.clone(),
         out: Plan::default(),
-        demotion,
+        demotion: scope == Scope::Apply,
+        peers_after_addresses: false,
     };
-    if demotion {
+    if scope == Scope::Apply {
         p.maintenance(kernel);
     }
-    p.stale_vhids(kernel);
+    if scope != Scope::Protocols {
+        p.stale_vhids(kernel);
+    }
     for g in &model.groups {
         p.group(g);
     }
-    p.preempt(kernel);
-    p.notes(kernel);
+    if scope != Scope::Protocols {
+        p.preempt(kernel);
+        p.notes(kernel);
+    }
     p.out
 }
 
@@ -228,6 +326,9 @@ struct Planner<'a> {
     out: Plan,
     /// Whether this plan keeps the maintenance demotion (`carpd apply`) or not (the daemon).
     demotion: bool,
+    /// The CARP vhid of the group being planned was written: its unicast peers go again
+    /// after its addresses.
+    peers_after_addresses: bool,
 }
 
 impl Planner<'_> {
@@ -257,6 +358,7 @@ impl Planner<'_> {
                 value: MAINTENANCE_DEMOTION,
                 additive: true,
             });
+            self.sim.sysctl.demotion += MAINTENANCE_DEMOTION;
         }
     }
 
@@ -311,36 +413,115 @@ impl Planner<'_> {
         }
 
         // carp(4) can set a key but never clear one (`carp_ioctl_set` copies the key only
-        // when its first byte is non-zero), and destroys a vhid only with its last address
-        // (`carp_detach` → `carp_destroy`): a vhid whose password was removed is re-created by
-        // taking its addresses away. One that has none gets the first wanted address first,
-        // so that removing it destroys the vhid.
-        if g.key.is_empty() && self.sim.vhid(dev, g.vhid).is_some_and(|v| v.key_set) {
-            let mut addrs: Vec<KernelAddress> =
-                self.sim.addresses_of(dev, g.vhid).copied().collect();
-            let how = match want.first().copied() {
-                _ if !addrs.is_empty() => "its addresses are removed, which destroys it",
-                Some(first) => {
-                    self.add_address(dev, first, g.vhid);
-                    addrs.push(KernelAddress {
-                        address: first.addr,
-                        prefix: first.prefix,
-                        vhid: Some(g.vhid),
-                    });
-                    "it has no address, so one is added and removed again to destroy it"
-                }
-                None => "it cannot be: the VHID has no address to bind and remove",
-            };
-            self.out.notes.push(format!(
-                "{}: the password was removed; carp(4) cannot clear a key, so the vhid is \
-                 re-created ({how})",
-                g.name()
-            ));
-            for a in addrs {
-                self.remove_address(dev, a);
+        // when its first byte is non-zero): a vhid whose password was removed is re-created.
+        // So is one of the other protocol: its version is fixed when it is created (K15
+        // `carp_ioctl_set`: `sc->sc_version != carpr->carpr_version` → EINVAL).
+        let kernel_vhid = self.sim.vhid(dev, g.vhid).cloned();
+        if let Some(kv) = &kernel_vhid {
+            if kv.vrrp.is_some() != g.vrrp().is_some() {
+                let (from, to) = match g.vrrp() {
+                    Some(_) => ("CARP", "VRRPv3"),
+                    None => ("VRRPv3", "CARP"),
+                };
+                self.recreate(g, &want, &format!("it changes from {from} to {to}"));
+            } else if g.key.is_empty() && kv.key_set {
+                self.recreate(
+                    g,
+                    &want,
+                    "the password was removed; carp(4) cannot clear a key",
+                );
             }
         }
 
+        if let Some(v) = g.vrrp() {
+            if v.preempt != self.model.ha.preempt() {
+                // K15 `vrrp_input_c` consults V_carp_preempt, as CARP does.
+                self.out.notes.push(format!(
+                    "{}: preempt {} is not used: carp(4) preempts for every vhid as \
+                     net.inet.carp.preempt says (<hasync><disablepreempt>)",
+                    g.name(),
+                    if v.preempt { "on" } else { "off" }
+                ));
+            }
+            self.vrrp_vhid(g, v.priority, v.interval_cs);
+        } else {
+            self.carp_vhid(g);
+        }
+        self.addresses(g, &want);
+    }
+
+    /// Take every address of `g`'s vhid away, which destroys it (`carp_detach` →
+    /// `carp_destroy`), so that it is created again. One that has none gets the first wanted
+    /// address first, so that removing it destroys the vhid.
+    fn recreate(&mut self, g: &CarpGroup, want: &[IpPrefix], why: &str) {
+        let dev = g.device.as_str();
+        let mut addrs: Vec<KernelAddress> = self.sim.addresses_of(dev, g.vhid).copied().collect();
+        let how = match want.first().copied() {
+            _ if !addrs.is_empty() => "its addresses are removed, which destroys it",
+            Some(first) => {
+                self.add_address(dev, first, g.vhid);
+                addrs.push(KernelAddress {
+                    address: first.addr,
+                    prefix: first.prefix,
+                    vhid: Some(g.vhid),
+                });
+                "it has no address, so one is added and removed again to destroy it"
+            }
+            None => "it cannot be: the VHID has no address to bind and remove",
+        };
+        self.out.notes.push(format!(
+            "{}: {why}, so the vhid is re-created ({how})",
+            g.name()
+        ));
+        for a in addrs {
+            self.remove_address(dev, a);
+        }
+    }
+
+    /// A VRRPv3 vhid at the configured priority lowered by the kernel's demotion (clamped
+    /// 1..254, carpd's `demoted_priority`).
+    fn vrrp_vhid(&mut self, g: &CarpGroup, priority: u8, interval_cs: u16) {
+        let dev = g.device.as_str();
+        let want = KernelVrrp {
+            priority: crate::proto::vrrp::demoted_priority(priority, self.sim.sysctl.demotion),
+            interval_cs,
+        };
+        let create = match self.sim.vhid(dev, g.vhid) {
+            None => true,
+            Some(kv) if kv.vrrp == Some(want) => return,
+            Some(_) => false,
+        };
+        self.out.steps.push(Step::SetVrrp {
+            device: dev.to_string(),
+            vhid: g.vhid,
+            priority: want.priority,
+            interval_cs: want.interval_cs,
+            create,
+        });
+        match self.sim_vhid_mut(dev, g.vhid) {
+            Some(v) => v.vrrp = Some(want),
+            None => self
+                .sim
+                .interfaces
+                .entry(dev.to_string())
+                .or_default()
+                .vhids
+                .push(KernelVhid {
+                    vhid: g.vhid,
+                    advbase: 0,
+                    advskew: 0,
+                    state: State::Init,
+                    key_set: false,
+                    peer: None,
+                    peer6: None,
+                    vrrp: Some(want),
+                }),
+        }
+    }
+
+    /// A CARP vhid: timing and key written together, then (after the addresses) the peers.
+    fn carp_vhid(&mut self, g: &CarpGroup) {
+        let dev = g.device.as_str();
         let set = match self.sim.vhid(dev, g.vhid).cloned() {
             None => Some((true, (!g.key.is_empty()).then(|| g.key.clone()))),
             Some(kv) => {
@@ -353,8 +534,14 @@ impl Planner<'_> {
         if let Some((create, key)) = set {
             self.set_vhid(g, create, key);
         }
+        self.peers_after_addresses = vhid_written;
+    }
 
-        for w in &want {
+    /// The wanted addresses on `g`'s vhid, new ones before stale ones go (so an address
+    /// change never destroys the vhid); then a CARP vhid's peers.
+    fn addresses(&mut self, g: &CarpGroup, want: &[IpPrefix]) {
+        let dev = g.device.as_str();
+        for w in want {
             let present = self
                 .sim
                 .addresses_of(dev, g.vhid)
@@ -378,6 +565,11 @@ impl Planner<'_> {
             self.remove_address(dev, a);
         }
 
+        if g.vrrp().is_some() {
+            // FreeBSD's VRRP mode always multicasts; `vrrp_unsupported` refuses peers.
+            return;
+        }
+        let vhid_written = std::mem::take(&mut self.peers_after_addresses);
         let (kp, kp6) = self
             .sim
             .vhid(dev, g.vhid)
@@ -450,6 +642,7 @@ impl Planner<'_> {
                     key_set,
                     peer: None,
                     peer6: None,
+                    vrrp: None,
                 }),
         }
     }

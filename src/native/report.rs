@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
-use super::kernel::KernelState;
+use super::kernel::{KernelState, KernelVhid};
 use crate::config::Model;
 use crate::operator::OperatorState;
-use crate::status::{GlobalStatus, HookResult, StatusReport, Transitions, VhidStatus};
+use crate::status::{
+    GlobalStatus, HookResult, StatusReport, Transitions, VhidProtocol, VhidStatus, VrrpStatus,
+};
 
 /// The daemon's report: the kernel's state plus carpd's operator state, so the demotion
 /// breakdown names carpd's contributions and shows the rest as `kernel` (observed total −
@@ -34,16 +36,33 @@ pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
         .iter()
         .map(|g| {
             let k = kernel.vhid(&g.device, g.vhid);
+            let configured = VhidStatus::configured(g);
+            // What the kernel runs with when it has the vhid, else what is configured.
+            let (protocol, vrrp) = match k {
+                None => (configured.protocol, configured.vrrp.clone()),
+                Some(KernelVhid { vrrp: None, .. }) => (VhidProtocol::Carp, None),
+                Some(KernelVhid { vrrp: Some(kv), .. }) => {
+                    let mut v = configured.vrrp.clone().unwrap_or(VrrpStatus {
+                        priority: kv.priority,
+                        interval_cs: kv.interval_cs,
+                        ..VrrpStatus::default()
+                    });
+                    v.effective_priority = Some(kv.priority);
+                    v.interval_cs = kv.interval_cs;
+                    (VhidProtocol::Vrrp3, Some(v))
+                }
+            };
             VhidStatus {
                 state: k.map_or("DISABLED".to_string(), |v| v.state.as_str().to_string()),
-                // What the kernel runs with when it has the vhid, else what is configured.
                 peer: k
                     .map_or(g.peer, |v| v.unicast_peer())
                     .map(|p| p.to_string()),
                 peer6: k
                     .map_or(g.peer6, |v| v.unicast_peer6())
                     .map(|p| p.to_string()),
-                ..VhidStatus::configured(g)
+                protocol,
+                vrrp,
+                ..configured
             }
         })
         .collect();

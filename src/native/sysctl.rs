@@ -60,3 +60,12 @@ pub fn read_carp(sys: &dyn Sys) -> Result<CarpSysctls, SysctlError> {
         demotion: read_int(sys, &full("demotion"))?,
     })
 }
+
+/// `kern.osreldate`: the running kernel's `__FreeBSD_version`.
+pub fn osreldate(sys: &dyn Sys) -> Result<u32, SysctlError> {
+    let v = read_int(sys, "kern.osreldate")?;
+    u32::try_from(v).map_err(|_| SysctlError::Size {
+        name: "kern.osreldate".to_string(),
+        len: 4,
+    })
+}

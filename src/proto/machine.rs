@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use super::announce::Announcements;
 use super::replay::{CounterRuns, ReplayGuard, SentRing, counter_ahead};
 use super::{
     AdminRequest, Advert, DropReason, Family, Input, MachineConfig, Output, Reason, State,
@@ -53,9 +54,7 @@ pub struct Machine {
     /// MASTER: when the next advert round is due.
     next_advert: Option<Instant>,
     /// Announcements still owed after a takeover, and adverts to wait before the next one.
-    announces_owed: u8,
-    adverts_before_announce: u8,
-    last_reannounce: Option<Instant>,
+    announce: Announcements,
     last_peer: Option<(IpAddr, Instant)>,
     /// Recent masters: advertised timing per source and when it was last heard.
     heard: Vec<Heard>,
@@ -81,9 +80,7 @@ impl Machine {
             counter_fresh: true,
             master_down: [None; 2],
             next_advert: None,
-            announces_owed: 0,
-            adverts_before_announce: 0,
-            last_reannounce: None,
+            announce: Announcements::default(),
             last_peer: None,
             heard: Vec::new(),
             sent: SentRing::default(),
@@ -158,6 +155,8 @@ impl Machine {
                 }
             }
             Input::Advert(advert) => self.handle_advert(now, advert),
+            // A VRRP advert never reaches a CARP machine: the receive checks count it.
+            Input::Vrrp(_) => {}
             Input::Demotion(total) => {
                 let changed = total != self.demotion;
                 self.demotion = total;
@@ -317,11 +316,7 @@ impl Machine {
     /// A slower rival master is still advertising: hosts that learnt its MAC for our VIPs must
     /// move back. At most once per advert interval, so a rival cannot make us flood.
     fn reannounce(&mut self, now: Instant) {
-        let due = self
-            .last_reannounce
-            .is_none_or(|t| now.saturating_duration_since(t) >= self.own_interval());
-        if due {
-            self.last_reannounce = Some(now);
+        if self.announce.rival_heard(now, self.own_interval()) {
             self.outputs.push_back(Output::Announce);
         }
     }
@@ -410,13 +405,8 @@ impl Machine {
     fn send_adverts(&mut self, now: Instant) {
         self.advertise_timing();
         self.next_advert = Some(now + self.own_interval());
-        if self.announces_owed > 0 {
-            self.adverts_before_announce = self.adverts_before_announce.saturating_sub(1);
-            if self.adverts_before_announce == 0 {
-                self.outputs.push_back(Output::Announce);
-                self.announces_owed -= 1;
-                self.adverts_before_announce = 2;
-            }
+        if self.announce.advert_sent() {
+            self.outputs.push_back(Output::Announce);
         }
     }
 
@@ -431,14 +421,12 @@ impl Machine {
         self.transition(State::Master, reason);
         self.master_down = [None; 2];
         self.outputs.push_back(Output::ClaimAddresses);
-        self.announces_owed = 0;
+        self.announce.stop();
         self.send_adverts(now);
         self.outputs.push_back(Output::Announce);
         // OpenBSD/ucarp: one more announcement after two adverts, for switches that missed
         // the first; each further count repeats it two adverts later.
-        self.announces_owed = self.config.announce_count.saturating_sub(1);
-        self.adverts_before_announce = 2;
-        self.last_reannounce = Some(now);
+        self.announce.takeover(now, self.config.announce_count);
     }
 
     fn enter_backup(&mut self, now: Instant, reason: Reason) {
@@ -447,7 +435,7 @@ impl Machine {
             self.outputs.push_back(Output::ReleaseAddresses);
         }
         self.next_advert = None;
-        self.announces_owed = 0;
+        self.announce.stop();
         let deadline = now + self.master_down_interval();
         for family in FAMILIES {
             self.master_down[family_index(family)] =
@@ -465,6 +453,6 @@ impl Machine {
         }
         self.master_down = [None; 2];
         self.next_advert = None;
-        self.announces_owed = 0;
+        self.announce.stop();
     }
 }

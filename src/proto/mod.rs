@@ -7,12 +7,19 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+mod announce;
+mod election;
 mod machine;
 mod replay;
 #[cfg(test)]
 mod tests;
+pub mod vrrp;
+#[cfg(test)]
+mod vrrp_tests;
 
+pub use election::Election;
 pub use machine::Machine;
+pub use vrrp::{VrrpAdvert, VrrpConfig, VrrpMachine};
 
 /// CARP states as the kernel names them (`CARP_STATES`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -58,6 +65,16 @@ pub enum Reason {
     CarpDisabled,
     CarpEnabled,
     Leaving,
+    /// VRRP: a backup whose Preempt_Mode ignored a lower-priority master's adverts.
+    PreemptingLowerPriority,
+    /// VRRP: a master heard a higher priority.
+    HigherPriorityAdvertisement,
+    /// VRRP: a master heard its own priority from a greater primary address.
+    EqualPriorityHigherAddress,
+    /// VRRP: priority 255 goes straight to MASTER.
+    AddressOwner,
+    /// VRRP: the master sent priority 0 and Skew_Time passed.
+    MasterLeft,
 }
 
 impl Reason {
@@ -74,6 +91,13 @@ impl Reason {
             Reason::CarpDisabled => "carp disabled",
             Reason::CarpEnabled => "carp enabled",
             Reason::Leaving => "shutting down",
+            Reason::PreemptingLowerPriority => "preempting a lower-priority master",
+            Reason::HigherPriorityAdvertisement => "higher-priority advertisement received",
+            Reason::EqualPriorityHigherAddress => {
+                "equal-priority advertisement from a higher address"
+            }
+            Reason::AddressOwner => "address owner (priority 255)",
+            Reason::MasterLeft => "master left (priority 0)",
         }
     }
 }
@@ -142,6 +166,8 @@ pub enum Input {
         up: bool,
     },
     Advert(Advert),
+    /// A VRRPv3 advert (checksum, TTL and addresses already checked by the runtime).
+    Vrrp(VrrpAdvert),
     /// Total demotion (sum of every named contribution); may be negative.
     Demotion(i32),
     Admin(AdminRequest),
@@ -156,6 +182,8 @@ pub enum Output {
         advskew: u8,
         counter: u64,
     },
+    /// Send one VRRPv3 advert (of the router's one family) with this priority.
+    SendVrrp { priority: u8, interval_cs: u16 },
     /// Add the VIPs (MASTER).
     ClaimAddresses,
     /// Remove the VIPs (BACKUP/INIT/leave).

@@ -45,7 +45,7 @@ fn drain(m: &mut Machine) -> Vec<Output> {
     std::iter::from_fn(|| m.poll_output()).collect()
 }
 
-fn transitions(out: &[Output]) -> Vec<(State, State, Reason)> {
+pub(super) fn transitions(out: &[Output]) -> Vec<(State, State, Reason)> {
     out.iter()
         .filter_map(|o| match *o {
             Output::Transition { from, to, reason } => Some((from, to, reason)),

@@ -62,6 +62,48 @@ pub struct VhidStatus {
     /// Unicast peers, if any.
     pub peer: Option<String>,
     pub peer6: Option<String>,
+    #[serde(default)]
+    pub protocol: VhidProtocol,
+    /// VRRPv3 settings and what the election learnt; `None` for CARP.
+    #[serde(default)]
+    pub vrrp: Option<VrrpStatus>,
+}
+
+/// The protocol a VHID speaks, as status names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VhidProtocol {
+    #[default]
+    Carp,
+    Vrrp3,
+}
+
+impl VhidProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VhidProtocol::Carp => "carp",
+            VhidProtocol::Vrrp3 => "vrrp3",
+        }
+    }
+}
+
+/// A VRRPv3 router's priority and timing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VrrpStatus {
+    /// Configured priority.
+    pub priority: u8,
+    /// Priority advertised now (configured, lowered by demotion); `None` when not observed.
+    pub effective_priority: Option<u8>,
+    /// Configured advertisement interval, centiseconds.
+    pub interval_cs: u16,
+    /// Master_Adver_Interval: the master's interval as learnt from its adverts, centiseconds.
+    pub master_interval_cs: Option<u16>,
+    pub preempt: bool,
+    pub accept: bool,
+    /// Priority in the last advert heard from another router.
+    pub master_priority: Option<u8>,
+    /// Adverts accepted whose interval differs from ours.
+    pub interval_mismatches: u64,
 }
 
 impl VhidStatus {
@@ -88,6 +130,17 @@ impl VhidStatus {
                 .collect(),
             peer: g.peer.map(|p| p.to_string()),
             peer6: g.peer6.map(|p| p.to_string()),
+            protocol: match g.protocol {
+                crate::config::Protocol::Carp => VhidProtocol::Carp,
+                crate::config::Protocol::Vrrp3(_) => VhidProtocol::Vrrp3,
+            },
+            vrrp: g.vrrp().map(|v| VrrpStatus {
+                priority: v.priority,
+                interval_cs: v.interval_cs,
+                preempt: v.preempt,
+                accept: v.accept,
+                ..VrrpStatus::default()
+            }),
             ..VhidStatus::default()
         }
     }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{AddressStatus, HookResult, StatusReport, TransitionInfo, VhidStatus};
+use super::{
+    AddressStatus, HookResult, StatusReport, TransitionInfo, VhidProtocol, VhidStatus, VrrpStatus,
+};
 
 /// OPNsense's wording when the node is demoted outside maintenance mode (carp_global_status).
 pub const DEMOTED_MSG: &str = "CARP has detected a problem and this unit has been demoted to BACKUP status.<br />Check link status on all interfaces with configured CARP VIPs.";
@@ -19,7 +21,7 @@ pub fn table(report: &StatusReport, now: f64) -> String {
         "VHID",
         "INTERFACE",
         "STATE",
-        "BASE/SKEW",
+        "TIMING",
         "ADDRESSES",
         "MASTER SEEN",
         "LAST TRANSITION",
@@ -156,11 +158,39 @@ fn row(v: &VhidStatus, now: f64) -> [String; 7] {
         v.vhid.to_string(),
         interface,
         v.state.clone(),
-        format!("{}/{}", v.advbase, v.advskew),
+        timing(v),
         addresses,
         master,
         last,
     ]
+}
+
+/// CARP: `advbase/advskew`. VRRPv3: `vrrp3 prio 100 @ 1s`, with the demoted priority and
+/// the interval learnt from the master when they differ from the configured ones.
+fn timing(v: &VhidStatus) -> String {
+    let Some(r) = &v.vrrp else {
+        return format!("{}/{}", v.advbase, v.advskew);
+    };
+    let mut s = format!("vrrp3 prio {}", r.priority);
+    if let Some(p) = r.effective_priority.filter(|p| *p != r.priority) {
+        s.push_str(&format!(" (now {p})"));
+    }
+    s.push_str(&format!(" @ {}", centiseconds(r.interval_cs)));
+    if let Some(m) = r.master_interval_cs.filter(|m| *m != r.interval_cs) {
+        s.push_str(&format!(" (master {})", centiseconds(m)));
+    }
+    s
+}
+
+/// `10ms`, `1s`, `1.5s`.
+fn centiseconds(cs: u16) -> String {
+    if cs < 100 {
+        format!("{}ms", u32::from(cs) * 10)
+    } else if cs.is_multiple_of(100) {
+        format!("{}s", cs / 100)
+    } else {
+        format!("{}s", f64::from(cs) / 100.0)
+    }
 }
 
 /// `3.2s ago`, `42s ago`, `3m12s ago`, `2h03m ago`, `3d04h ago`.
@@ -265,6 +295,41 @@ fn hints(report: &StatusReport) -> Vec<String> {
             hints.push(format!(
                 "VHID {}@{}: {n} advert(s) failed authentication: another node uses this VHID with a different password or address set (a peer misconfigured, or another cluster on this segment)",
                 v.vhid, v.device
+            ));
+        }
+    }
+    for v in &report.vhids {
+        let count = |reason: &str| v.drops.get(reason).copied().unwrap_or(0);
+        let name = format!("{}@{}", v.vhid, v.device);
+        if count("vrrponcarp") > 0 {
+            hints.push(format!(
+                "VHID {name}: {} VRRP advert(s) with VRID {} heard: a VRRP router uses this CARP VHID's number, and both take the virtual MAC 00:00:5e:00:01:{:02x}; give one of them another number",
+                count("vrrponcarp"), v.vhid, v.vhid
+            ));
+        }
+        if count("carponvrrp") > 0 {
+            hints.push(format!(
+                "VHID {name}: {} CARP advert(s) with VHID {} heard: a CARP node uses this VRRP router's number (virtual MAC 00:00:5e:00:01:{:02x}); give one of them another number",
+                count("carponvrrp"), v.vhid, v.vhid
+            ));
+        }
+        if count("vrrpv2") > 0 {
+            hints.push(format!(
+                "VHID {name}: {} VRRPv2 advert(s) heard: carpd speaks VRRPv3 only; set the peer to version 3 (keepalived: vrrp_version 3)",
+                count("vrrpv2")
+            ));
+        }
+        if count("badaddrs") > 0 {
+            hints.push(format!(
+                "VHID {name}: {} VRRP advert(s) listed other addresses than ours and were dropped: both routers must list the same virtual addresses",
+                count("badaddrs")
+            ));
+        }
+        if let Some(r) = v.vrrp.as_ref().filter(|r| r.interval_mismatches > 0) {
+            hints.push(format!(
+                "VHID {name}: {} advert(s) came with another interval than our {}: backups follow the master's, but a failover then changes the timing; set the same interval on every router",
+                r.interval_mismatches,
+                centiseconds(r.interval_cs)
             ));
         }
     }
@@ -398,6 +463,9 @@ struct RowExtras<'a> {
     hooks: &'a [HookResult],
     peer: &'a Option<String>,
     peer6: &'a Option<String>,
+    protocol: VhidProtocol,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vrrp: &'a Option<VrrpStatus>,
 }
 
 #[derive(Serialize)]
@@ -464,6 +532,8 @@ fn opnsense_row<'a>(
             hooks: &v.hooks,
             peer: &v.peer,
             peer6: &v.peer6,
+            protocol: v.protocol,
+            vrrp: &v.vrrp,
         },
     }
 }
@@ -598,6 +668,61 @@ pub fn prometheus(report: &StatusReport) -> String {
                     .map(|(reason, n)| (vhid_labels(v, &[("reason", reason)]), n.to_string()))
             })
             .collect(),
+    );
+    let vrrp_vhid = |value: &dyn Fn(&VrrpStatus) -> Option<String>| -> Vec<(String, String)> {
+        report
+            .vhids
+            .iter()
+            .filter_map(|v| Some((vhid_labels(v, &[]), value(v.vrrp.as_ref()?)?)))
+            .collect()
+    };
+    family(
+        "carpd_vhid_protocol",
+        "gauge",
+        "1 for the protocol the VHID speaks (carp or vrrp3).",
+        report
+            .vhids
+            .iter()
+            .map(|v| {
+                (
+                    vhid_labels(v, &[("protocol", v.protocol.as_str())]),
+                    "1".into(),
+                )
+            })
+            .collect(),
+    );
+    family(
+        "carpd_vhid_vrrp_priority",
+        "gauge",
+        "VRRPv3: configured priority.",
+        vrrp_vhid(&|r| Some(r.priority.to_string())),
+    );
+    family(
+        "carpd_vhid_vrrp_effective_priority",
+        "gauge",
+        "VRRPv3: priority advertised now (lowered by demotion).",
+        vrrp_vhid(&|r| r.effective_priority.map(|p| p.to_string())),
+    );
+    family(
+        "carpd_vhid_vrrp_interval_seconds",
+        "gauge",
+        "VRRPv3: configured advertisement interval.",
+        vrrp_vhid(&|r| Some(format!("{:.2}", f64::from(r.interval_cs) / 100.0))),
+    );
+    family(
+        "carpd_vhid_vrrp_master_interval_seconds",
+        "gauge",
+        "VRRPv3: the master's advertisement interval, as learnt from its adverts.",
+        vrrp_vhid(&|r| {
+            r.master_interval_cs
+                .map(|m| format!("{:.2}", f64::from(m) / 100.0))
+        }),
+    );
+    family(
+        "carpd_vhid_vrrp_interval_mismatches_total",
+        "counter",
+        "VRRPv3: adverts accepted with another interval than ours.",
+        vrrp_vhid(&|r| Some(r.interval_mismatches.to_string())),
     );
     family(
         "carpd_vhid_master_seen_seconds_ago",

@@ -54,5 +54,6 @@ pub fn group(
         peer6: None,
         description: String::new(),
         source_uuid: None,
+        protocol: carpd::config::Protocol::Carp,
     }
 }

@@ -63,6 +63,20 @@ pub fn require_root() {
     }
 }
 
+/// Panic with a clear message unless `tool` is on PATH (scripts/install-deps installs every
+/// peer and capture tool the tests use).
+pub fn require_tool(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is not installed: run scripts/install-deps (CI installs it)"
+    );
+}
+
 /// One host of the lab: its namespace and its interface towards the bridge.
 #[derive(Clone, Debug)]
 pub struct Node {
@@ -318,6 +332,19 @@ impl Drop for Lab {
             p.kill();
         }
         for ns in self.namespaces.iter().rev() {
+            // Children of what the lab started (keepalived's VRRP process, say) outlive their
+            // parent's kill and would keep the namespace's interfaces alive.
+            let mut pids = Command::new("ip");
+            pids.args(["netns", "pids", ns]);
+            let listed = run_bounded(pids, CMD_TIMEOUT);
+            for pid in String::from_utf8_lossy(&listed.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
             let mut c = Command::new("ip");
             c.args(["netns", "del", ns]);
             let out = run_bounded(c, CMD_TIMEOUT);

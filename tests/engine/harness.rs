@@ -24,6 +24,16 @@ pub struct Vip {
     pub peer6: Option<String>,
     /// A device named directly in `<interface>` (no interface key), instead of the lab's `lan`.
     pub device: Option<&'static str>,
+    /// Speak VRRPv3 with these settings (carpd's `<OPNsense><carpd><vhids>` entry).
+    pub vrrp: Option<Vrrp>,
+}
+
+/// A VRRPv3 router's settings in carpd's per-VHID section.
+#[derive(Clone, Copy, Debug)]
+pub struct Vrrp {
+    pub priority: u8,
+    pub interval_cs: u16,
+    pub preempt: bool,
 }
 
 impl Vip {
@@ -37,6 +47,20 @@ impl Vip {
             peer: None,
             peer6: None,
             device: None,
+            vrrp: None,
+        }
+    }
+
+    /// A VRRPv3 router with one address (`addr/prefix`, either family).
+    pub fn vrrp(vrid: u8, addr: &'static str, priority: u8, interval_cs: u16) -> Vip {
+        Vip {
+            password: "",
+            vrrp: Some(Vrrp {
+                priority,
+                interval_cs,
+                preempt: true,
+            }),
+            ..Vip::v4(vrid, addr, 0)
         }
     }
 }
@@ -44,7 +68,18 @@ impl Vip {
 /// config.xml text for `ifname` with these VIPs.
 pub fn config_xml(ifname: &str, vips: &[Vip], disable_preempt: bool) -> String {
     let mut entries = String::new();
+    let mut settings = String::new();
     for (i, v) in vips.iter().enumerate() {
+        if let Some(r) = v.vrrp {
+            settings += &format!(
+                "<vhid uuid=\"10000000-0000-4000-8000-{i:012}\"><vip>00000000-0000-4000-8000-{i:06}000000</vip>\
+                 <protocol>vrrp3</protocol><priority>{}</priority><interval>{}</interval>\
+                 <preempt>{}</preempt></vhid>\n",
+                r.priority,
+                r.interval_cs,
+                u8::from(r.preempt)
+            );
+        }
         for (j, a) in v.addrs.iter().enumerate() {
             let (addr, bits) = a.split_once('/').expect("addr/prefix");
             let mode = if j == 0 { "carp" } else { "ipalias" };
@@ -67,7 +102,8 @@ pub fn config_xml(ifname: &str, vips: &[Vip], disable_preempt: bool) -> String {
     format!(
         "<?xml version=\"1.0\"?>\n<opnsense>\n<interfaces><lan><if>{ifname}</if><descr>LAN</descr></lan></interfaces>\n\
          <virtualip version=\"1.0.1\">\n{entries}</virtualip>\n\
-         <hasync><disablepreempt>{}</disablepreempt></hasync>\n</opnsense>\n",
+         <hasync><disablepreempt>{}</disablepreempt></hasync>\n\
+         <OPNsense><carpd><vhids>\n{settings}</vhids></carpd></OPNsense>\n</opnsense>\n",
         u8::from(disable_preempt)
     )
 }

@@ -1,5 +1,6 @@
-//! A virtual CARP segment: nodes running the real `carpd::proto::Machine`s, a virtual clock and
-//! a network that loses, delays, duplicates, partitions and echoes adverts.
+//! A virtual segment: nodes running the real `carpd::proto` elections (CARP `Machine`s and
+//! VRRPv3 `VrrpMachine`s), a virtual clock and a network that loses, delays, duplicates,
+//! partitions and echoes adverts.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -7,9 +8,10 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use carpd::proto::vrrp::{centis, demoted_priority, skew_time};
 use carpd::proto::{
-    AdminRequest, Advert, DropReason, Family, Input, Machine, MachineConfig, Output, Reason, State,
-    demoted_skew, skew_duration,
+    AdminRequest, Advert, DropReason, Election, Family, Input, Machine, MachineConfig, Output,
+    Reason, State, VrrpAdvert, VrrpConfig, VrrpMachine, demoted_skew, skew_duration,
 };
 
 use super::rng::Rng;
@@ -17,15 +19,20 @@ use super::rng::Rng;
 #[derive(Clone, Debug)]
 pub struct VhidSpec {
     pub vhid: u8,
+    /// CARP's advbase; for a VRRP router an upper bound of its interval, in seconds.
     pub advbase: u8,
     pub v4: bool,
     pub v6: bool,
+    /// `Some(interval in centiseconds)`: a VRRPv3 router (of one family) instead of CARP.
+    pub vrrp: Option<u16>,
 }
 
 #[derive(Clone, Debug)]
 pub struct NodeSpec {
-    /// Configured advskew per VHID (same order as `ClusterSpec::vhids`).
+    /// Configured advskew per VHID (same order as `ClusterSpec::vhids`; CARP VHIDs).
     pub skews: Vec<u8>,
+    /// Configured priority per VHID (VRRP routers).
+    pub priorities: Vec<u8>,
     pub preempt: bool,
 }
 
@@ -78,7 +85,7 @@ struct Node {
     addr4: IpAddr,
     addr6: IpAddr,
     /// `None` while the node is crashed.
-    machines: Option<Vec<Machine>>,
+    machines: Option<Vec<Election>>,
     deadlines: Vec<Option<Duration>>,
     link_up: bool,
     demotion: i32,
@@ -90,7 +97,8 @@ struct Delivery {
     seq: u64,
     to: usize,
     vhid: usize,
-    advert: Advert,
+    /// `Input::Advert` or `Input::Vrrp`.
+    advert: Input,
 }
 
 impl PartialEq for Delivery {
@@ -216,6 +224,35 @@ impl World {
         self.net
     }
 
+    fn election(&mut self, node: usize, vhid: usize) -> Election {
+        let v = &self.spec.vhids[vhid];
+        let Some(interval_cs) = v.vrrp else {
+            let counter = self.rng.next_u64();
+            return Election::Carp(Machine::new(self.config(node, vhid), counter));
+        };
+        let family = if v.v4 { Family::V4 } else { Family::V6 };
+        Election::Vrrp(VrrpMachine::new(VrrpConfig {
+            vrid: v.vhid,
+            family,
+            priority: self.spec.nodes[node].priorities[vhid],
+            interval_cs,
+            preempt: self.spec.nodes[node].preempt,
+            announce_count: 2,
+            primary: Some(self.source(node, family)),
+        }))
+    }
+
+    fn source(&self, node: usize, family: Family) -> IpAddr {
+        match family {
+            Family::V4 => self.nodes[node].addr4,
+            Family::V6 => self.nodes[node].addr6,
+        }
+    }
+
+    pub fn is_vrrp(&self, vhid: usize) -> bool {
+        self.spec.vhids[vhid].vrrp.is_some()
+    }
+
     fn config(&self, node: usize, vhid: usize) -> MachineConfig {
         let v = &self.spec.vhids[vhid];
         MachineConfig {
@@ -238,7 +275,7 @@ impl World {
         }
         self.note(format!("node{node} boot"));
         let machines = (0..self.vhid_count())
-            .map(|v| Machine::new(self.config(node, v), self.rng.next_u64()))
+            .map(|v| self.election(node, v))
             .collect();
         self.nodes[node].machines = Some(machines);
         self.nodes[node].link_up = true;
@@ -351,26 +388,63 @@ impl World {
             .collect()
     }
 
-    /// Advertised timing of a node for a VHID (what peers compare).
+    /// Advertised timing of a node for a VHID (what CARP peers compare); a VRRP router's
+    /// advert interval.
     pub fn timing(&self, node: usize, vhid: usize) -> Duration {
         self.timing_with(node, vhid, self.nodes[node].demotion)
     }
 
     /// Advertised timing the node would have with this demotion.
     pub fn timing_with(&self, node: usize, vhid: usize, demotion: i32) -> Duration {
+        if let Some(interval) = self.spec.vhids[vhid].vrrp {
+            return centis(interval);
+        }
         let skew = demoted_skew(self.spec.nodes[node].skews[vhid], demotion);
         Duration::from_secs(u64::from(self.spec.vhids[vhid].advbase)) + skew_duration(skew)
     }
 
-    /// The running node with the lowest advertised timing, if it is unique.
+    /// The priority a node's VRRP router advertises now.
+    pub fn priority(&self, node: usize, vhid: usize) -> u8 {
+        demoted_priority(
+            self.spec.nodes[node].priorities[vhid],
+            self.nodes[node].demotion,
+        )
+    }
+
+    /// The node that must end up MASTER if it has preempt on, if there is exactly one: CARP's
+    /// lowest advertised timing; VRRP's highest priority (a VRRP backup preempts only a
+    /// strictly lower priority, so a tie has no preferred node).
     pub fn preferred(&self, vhid: usize, among: &[usize]) -> Option<usize> {
-        let mut ranked: Vec<_> = among.iter().map(|&n| (self.timing(n, vhid), n)).collect();
+        let mut ranked: Vec<_> = among
+            .iter()
+            .map(|&n| {
+                let rank = match self.is_vrrp(vhid) {
+                    true => Duration::from_secs(u64::from(255 - self.priority(n, vhid))),
+                    false => self.timing(n, vhid),
+                };
+                (rank, n)
+            })
+            .collect();
         ranked.sort();
         match ranked.as_slice() {
             [(t0, n), (t1, _), ..] if t0 < t1 => Some(*n),
             [(_, n)] => Some(*n),
             _ => None,
         }
+    }
+
+    /// How long after a VRRP master's priority-0 advert the election must be over: the
+    /// slowest running backup's Skew_Time (the fastest fires first; the others hear it or
+    /// yield to it).
+    pub fn bow_out_bound(&self, vhid: usize) -> Duration {
+        let Some(interval) = self.spec.vhids[vhid].vrrp else {
+            return Duration::ZERO;
+        };
+        (0..self.nodes.len())
+            .filter(|&n| self.is_running(n))
+            .map(|n| skew_time(self.priority(n, vhid), interval))
+            .max()
+            .unwrap_or_default()
     }
 
     pub fn transitions_since(&self, t: Duration) -> Vec<TransitionRecord> {
@@ -384,14 +458,14 @@ impl World {
     /// Attacker: put `advert` on the wire towards `to` now (after the usual delay).
     pub fn inject(&mut self, to: usize, vhid: usize, advert: Advert) {
         let delay = self.rng.duration(self.net.delay_min, self.net.delay_max);
-        self.schedule(self.now + delay, to, vhid, advert);
+        self.schedule(self.now + delay, to, vhid, Input::Advert(advert));
     }
 
     pub fn rng(&mut self) -> &mut Rng {
         &mut self.rng
     }
 
-    fn schedule(&mut self, at: Duration, to: usize, vhid: usize, advert: Advert) {
+    fn schedule(&mut self, at: Duration, to: usize, vhid: usize, advert: Input) {
         self.seq += 1;
         self.queue.push(Delivery {
             at,
@@ -463,7 +537,32 @@ impl World {
                         "node{node} vhid{label} send {family:?} {advbase}/{advskew} #{counter}"
                     ));
                 }
-                self.transmit(node, vhid, advert);
+                if self.capture {
+                    self.captured.push((self.now, vhid, advert));
+                }
+                self.transmit(node, vhid, family, Input::Advert(advert));
+            }
+            Output::SendVrrp {
+                priority,
+                interval_cs,
+            } => {
+                let family = if self.spec.vhids[vhid].v4 {
+                    Family::V4
+                } else {
+                    Family::V6
+                };
+                let advert = VrrpAdvert {
+                    source: self.source(node, family),
+                    priority,
+                    interval_cs,
+                    from_self: false,
+                };
+                if self.verbose {
+                    self.note(format!(
+                        "node{node} vrid{label} send priority {priority} every {interval_cs} cs"
+                    ));
+                }
+                self.transmit(node, vhid, family, Input::Vrrp(advert));
             }
             Output::ClaimAddresses => {
                 if self.nodes[node].holds[vhid] {
@@ -508,22 +607,27 @@ impl World {
         }
     }
 
-    fn transmit(&mut self, from: usize, vhid: usize, advert: Advert) {
+    fn transmit(&mut self, from: usize, vhid: usize, family: Family, advert: Input) {
         if !self.nodes[from].link_up {
             return;
         }
-        if self.capture {
-            self.captured.push((self.now, vhid, advert));
-        }
-        if self.dropped_family == Some(advert.family) {
+        if self.dropped_family == Some(family) {
             return;
         }
         for to in 0..self.nodes.len() {
             if to == from {
                 if self.rng.chance(self.net.echo) {
-                    let echo = Advert {
-                        from_self: self.net.echo_flagged,
-                        ..advert
+                    let flagged = self.net.echo_flagged;
+                    let echo = match advert {
+                        Input::Advert(a) => Input::Advert(Advert {
+                            from_self: flagged,
+                            ..a
+                        }),
+                        Input::Vrrp(a) => Input::Vrrp(VrrpAdvert {
+                            from_self: flagged,
+                            ..a
+                        }),
+                        other => other,
                     };
                     let at = self.arrival(from, to);
                     self.schedule(at, to, vhid, echo);
@@ -596,20 +700,28 @@ impl World {
                 // A node that crashed or lost its link meanwhile does not receive.
                 if self.nodes[d.to].link_up {
                     if self.verbose {
-                        let a = d.advert;
-                        self.note(format!(
-                            "node{} vhid{} recv {:?} from {} {}/{} #{}{}",
-                            d.to,
-                            self.spec.vhids[d.vhid].vhid,
-                            a.family,
-                            a.source,
-                            a.advbase,
-                            a.advskew,
-                            a.counter,
-                            if a.from_self { " (self)" } else { "" }
-                        ));
+                        let label = self.spec.vhids[d.vhid].vhid;
+                        let text = match d.advert {
+                            Input::Advert(a) => format!(
+                                "vhid{label} recv {:?} from {} {}/{} #{}{}",
+                                a.family,
+                                a.source,
+                                a.advbase,
+                                a.advskew,
+                                a.counter,
+                                if a.from_self { " (self)" } else { "" }
+                            ),
+                            Input::Vrrp(a) => format!(
+                                "vrid{label} recv from {} priority {}{}",
+                                a.source,
+                                a.priority,
+                                if a.from_self { " (self)" } else { "" }
+                            ),
+                            other => format!("{other:?}"),
+                        };
+                        self.note(format!("node{} {text}", d.to));
                     }
-                    self.input(d.to, d.vhid, Input::Advert(d.advert));
+                    self.input(d.to, d.vhid, d.advert);
                 }
             }
         }
@@ -619,13 +731,27 @@ impl World {
     pub fn describe(&self) -> String {
         let mut s = String::new();
         for (i, v) in self.spec.vhids.iter().enumerate() {
-            let _ = write!(
-                s,
-                "vhid{} advbase {} v4={} v6={}; skews:",
-                v.vhid, v.advbase, v.v4, v.v6
-            );
-            for (n, node) in self.spec.nodes.iter().enumerate() {
-                let _ = write!(s, " node{n}={}", node.skews[i]);
+            match v.vrrp {
+                None => {
+                    let _ = write!(
+                        s,
+                        "vhid{} advbase {} v4={} v6={}; skews:",
+                        v.vhid, v.advbase, v.v4, v.v6
+                    );
+                    for (n, node) in self.spec.nodes.iter().enumerate() {
+                        let _ = write!(s, " node{n}={}", node.skews[i]);
+                    }
+                }
+                Some(cs) => {
+                    let _ = write!(
+                        s,
+                        "vrrp vrid{} every {cs} cs v4={}; priorities:",
+                        v.vhid, v.v4
+                    );
+                    for (n, node) in self.spec.nodes.iter().enumerate() {
+                        let _ = write!(s, " node{n}={}", node.priorities[i]);
+                    }
+                }
             }
             s.push('\n');
         }

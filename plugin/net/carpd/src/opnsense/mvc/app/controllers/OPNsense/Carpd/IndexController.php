@@ -34,11 +34,14 @@ namespace OPNsense\Carpd;
 class IndexController extends \OPNsense\Base\IndexController
 {
     /**
-     * Settings: /ui/carpd/
+     * Settings: /ui/carpd/ (tabs: the general form, and the grid of protocol settings per
+     * VHID with its edit dialog, as core's Syslog IndexController sets up its destinations).
      */
     public function indexAction()
     {
         $this->view->generalForm = $this->getForm('general');
+        $this->view->formDialogVhid = $this->getForm('dialogVhid');
+        $this->view->formGridVhid = $this->getFormGrid('dialogVhid', 'grid_vhids');
         $this->view->pick('OPNsense/Carpd/index');
     }
 

@@ -32,13 +32,16 @@ use OPNsense\Base\BaseModel;
 use OPNsense\Base\Messages\Message;
 
 /**
- * carpd settings (//OPNsense/carpd): the daemon's switch and hook timeout, and the Defguard
- * gateway hook (rc.syshook.d/carp/50-defguard-gateway) that follows one CARP VHID.
+ * carpd settings (//OPNsense/carpd): the daemon's switch and hook timeout, the Defguard
+ * gateway hook (rc.syshook.d/carp/50-defguard-gateway) that follows one CARP VHID, and the
+ * protocol settings per VHID (vhids.vhid: CARP or VRRPv3, one entry per CARP VIP; the
+ * UniqueConstraint on vhids.vhid.vip keeps it at one).
  */
 class Carpd extends BaseModel
 {
     /**
-     * The Defguard hook must know which VHID it follows: a CARP VIP or a bare VHID.
+     * The Defguard hook must know which VHID it follows: a CARP VIP or a bare VHID. A VRRPv3
+     * VHID needs accept mode.
      * {@inheritdoc}
      */
     public function performValidation($validateFullModel = false)
@@ -60,6 +63,23 @@ class Carpd extends BaseModel
                 gettext('Select the CARP virtual IP the gateway follows, or enter its VHID.'),
                 'defguard.vip'
             ));
+        }
+
+        /*
+         * carpd refuses a VRRPv3 VHID with accept 0 (src/config/validate.rs, vhid_settings):
+         * it adds the VIPs as the MASTER's own addresses, which always accept packets. Reported
+         * on the entry's field, as core's Dnsmasq model does for its hosts.
+         */
+        foreach ($this->vhids->vhid->iterateItems() as $vhid) {
+            if (!$validateFullModel && !$vhid->isFieldChanged()) {
+                continue;
+            }
+            if ((string)$vhid->protocol === 'vrrp3' && (string)$vhid->accept !== '1') {
+                $messages->appendMessage(new Message(
+                    gettext('carpd needs accept mode on for VRRPv3: the virtual IPs are the MASTER\'s own addresses.'),
+                    $vhid->__reference . '.accept'
+                ));
+            }
         }
 
         return $messages;

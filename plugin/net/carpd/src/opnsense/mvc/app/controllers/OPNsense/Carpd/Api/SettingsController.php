@@ -31,10 +31,64 @@ namespace OPNsense\Carpd\Api;
 use OPNsense\Base\ApiMutableModelControllerBase;
 
 /**
- * /api/carpd/settings/get and /api/carpd/settings/set on the carpd model.
+ * /api/carpd/settings/get and /api/carpd/settings/set on the carpd model, and the grid of
+ * per-VHID protocol settings (vhids.vhid): search_vhid, get_vhid, add_vhid, set_vhid and
+ * del_vhid, as core's Syslog settings do for its destinations
+ * (opnsense/core src/opnsense/mvc/app/controllers/OPNsense/Syslog/Api/SettingsController.php).
+ * The dialog's fields are vhid.<field> (forms/dialogVhid.xml); changes reach carpd on Apply
+ * (/api/carpd/service/reconfigure).
  */
 class SettingsController extends ApiMutableModelControllerBase
 {
     protected static $internalModelName = 'carpd';
     protected static $internalModelClass = '\OPNsense\Carpd\Carpd';
+
+    /**
+     * The grid's rows (the vip column shows the VIP's description).
+     * @return array
+     */
+    public function searchVhidAction()
+    {
+        return $this->searchBase(
+            'vhids.vhid',
+            ['vip', 'protocol', 'priority', 'interval', 'preempt', 'accept'],
+            'vip'
+        );
+    }
+
+    /**
+     * One entry, or the defaults for a new one.
+     * @param string|null $uuid
+     * @return array
+     */
+    public function getVhidAction($uuid = null)
+    {
+        return $this->getBase('vhid', 'vhids.vhid', $uuid);
+    }
+
+    /**
+     * @return array save result and validation messages
+     */
+    public function addVhidAction()
+    {
+        return $this->addBase('vhid', 'vhids.vhid');
+    }
+
+    /**
+     * @param string $uuid
+     * @return array save result and validation messages
+     */
+    public function setVhidAction($uuid)
+    {
+        return $this->setBase('vhid', 'vhids.vhid', $uuid);
+    }
+
+    /**
+     * @param string $uuid one uuid, or several separated by commas
+     * @return array
+     */
+    public function delVhidAction($uuid)
+    {
+        return $this->delBase('vhids.vhid', $uuid);
+    }
 }
