@@ -649,3 +649,20 @@ fn vrrp_is_refused_before_freebsd_15_and_with_unicast_peers() {
     let why = vrrp_unsupported(&unicast, &kernel).expect("peers refused");
     assert!(why.contains("always multicasts"), "{why}");
 }
+
+/// A kernel that lowers VRRPv3 priorities itself (DEMOTE_VRRP_PRIO, `--kernel-demotes-vrrp`)
+/// gets the configured priority, so the demotion is not counted twice.
+#[test]
+fn a_kernel_that_demotes_vrrp_itself_gets_the_configured_priority() {
+    let model = vrrp_model(200);
+    let mut kernel = fixture("fresh");
+    kernel.sysctl.demotion = 240;
+    kernel.demotes_vrrp = true;
+    let p = plan(&model, &kernel);
+    assert!(
+        p.commands()
+            .contains(&"ifconfig vtnet0 vhid 1 carpver 3 vrrpprio 200 vrrpinterval 10".to_string()),
+        "{:?}",
+        p.commands()
+    );
+}

@@ -63,6 +63,10 @@ pub struct Global {
         hide = true
     )]
     pub host_root: PathBuf,
+    /// carp(4) lowers VRRPv3 priorities by net.inet.carp.demotion itself (DEMOTE_VRRP_PRIO,
+    /// FreeBSD review D55558), so carpd must not: set it on such a kernel
+    #[arg(long, global = true, env = "CARPD_KERNEL_DEMOTES_VRRP")]
+    pub kernel_demotes_vrrp: bool,
     /// The kernel the native engine drives: the host's carp(4) on FreeBSD, none elsewhere
     /// (the tests' kernel model passes its own through [`main_with`]).
     #[arg(skip)]
@@ -155,7 +159,7 @@ pub fn main_with(kernel: Option<Kernel>) -> ExitCode {
     if !matches!(cli.command, Command::Run(_)) {
         crate::platform::restore_sigpipe();
     }
-    cli.global.kernel = kernel;
+    cli.global.kernel = kernel.map(|k| k.demoting_vrrp(cli.global.kernel_demotes_vrrp));
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

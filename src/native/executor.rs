@@ -50,6 +50,9 @@ pub enum KernelError {
 #[derive(Clone)]
 pub struct Kernel {
     sys: Arc<dyn Sys>,
+    /// carp(4) applies the demotion to VRRPv3 priorities itself (see
+    /// [`KernelState::demotes_vrrp`]); netlink cannot tell, so the operator says.
+    demotes_vrrp: bool,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -113,7 +116,18 @@ fn vrrp_of(i: &CarpInfo) -> Option<VrrpSet> {
 
 impl Kernel {
     pub fn new(sys: Arc<dyn Sys>) -> Kernel {
-        Kernel { sys }
+        Kernel {
+            sys,
+            demotes_vrrp: false,
+        }
+    }
+
+    /// The same kernel, known to lower VRRPv3 priorities by the demotion itself (or not).
+    pub fn demoting_vrrp(self, demotes_vrrp: bool) -> Kernel {
+        Kernel {
+            demotes_vrrp,
+            ..self
+        }
     }
 
     pub fn sys(&self) -> &Arc<dyn Sys> {
@@ -160,6 +174,7 @@ impl Kernel {
             interfaces,
             sysctl: sysctl::read_carp(sys)?,
             osreldate: Some(sysctl::osreldate(sys)?),
+            demotes_vrrp: self.demotes_vrrp,
         })
     }
 

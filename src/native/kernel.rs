@@ -26,6 +26,12 @@ pub struct KernelState {
     /// that does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub osreldate: Option<u32>,
+    /// carp(4) subtracts `net.inet.carp.demotion` from VRRPv3 priorities in its adverts
+    /// (`DEMOTE_VRRP_PRIO`, review D55558 of 2026; not in e4452d45, which carpd was checked
+    /// against). Netlink reports the configured priority either way, so only the operator can
+    /// say (`--kernel-demotes-vrrp`); without it carpd writes the lowered priority itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub demotes_vrrp: bool,
 }
 
 /// The first `__FreeBSD_version` of FreeBSD 15, whose carp(4) has the VRRPv3 mode

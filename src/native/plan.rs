@@ -479,11 +479,16 @@ impl Planner<'_> {
     }
 
     /// A VRRPv3 vhid at the configured priority lowered by the kernel's demotion (clamped
-    /// 1..254, carpd's `demoted_priority`).
+    /// 1..254, carpd's `demoted_priority`), unless the kernel lowers it itself.
     fn vrrp_vhid(&mut self, g: &CarpGroup, priority: u8, interval_cs: u16) {
         let dev = g.device.as_str();
+        let demotion = if self.sim.demotes_vrrp {
+            0
+        } else {
+            self.sim.sysctl.demotion
+        };
         let want = KernelVrrp {
-            priority: crate::proto::vrrp::demoted_priority(priority, self.sim.sysctl.demotion),
+            priority: crate::proto::vrrp::demoted_priority(priority, demotion),
             interval_cs,
         };
         let create = match self.sim.vhid(dev, g.vhid) {
