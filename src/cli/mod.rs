@@ -1,6 +1,6 @@
 //! Command line: one module per command; this file holds the clap surface and dispatch.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,6 +11,7 @@ mod apply;
 mod check;
 mod client;
 mod generate;
+mod init;
 mod ops;
 mod run;
 mod show;
@@ -100,6 +101,8 @@ impl Global {
 pub enum Command {
     /// Validate config.xml: exit 0 = usable, 1 = errors (every problem is listed with its place)
     Check(check::CheckArgs),
+    /// Write the config file (--config) for this node, from flags or from a firewall's backup
+    Init(init::InitArgs),
     /// Print the CARP model carpd will apply (passwords are never shown)
     Show(show::ShowArgs),
     /// Run the daemon: hold or drive the VIPs of config.xml
@@ -144,8 +147,19 @@ pub fn main() -> ExitCode {
 /// reads stdout only.
 pub fn main_with(kernel: Option<Kernel>) -> ExitCode {
     let json = std::env::args_os().any(|a| a == "--json");
-    let mut cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let mut cli = match parsed {
+        Ok((mut cli, matches)) => {
+            // `carpd init` groups its options by position, which only the matches know.
+            if let (Command::Init(a), Some(("init", sub))) =
+                (&mut cli.command, matches.subcommand())
+            {
+                a.positions = init::Positions::from_matches(sub);
+            }
+            cli
+        }
         Err(e) if json && e.use_stderr() => {
             print_failure(&usage_error(&e));
             return ExitCode::from(EXIT_USAGE);
@@ -194,6 +208,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let g = cli.global;
     match cli.command {
         Command::Check(a) => check::run(&g, a),
+        Command::Init(a) => init::run(&g, a),
         Command::Show(a) => show::run(&g, a),
         Command::Run(a) => run::run(&g, a),
         Command::Status(a) => status::run(&g, a),
