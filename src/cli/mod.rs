@@ -16,6 +16,7 @@ mod ops;
 mod run;
 mod show;
 mod status;
+mod ucarp;
 
 /// Exit code a command returns when it ran but the answer is "no" (e.g. `check` found errors).
 pub const EXIT_FAILED: u8 = 1;
@@ -131,6 +132,10 @@ pub enum Command {
         #[command(subcommand)]
         action: client::HooksAction,
     },
+    /// Run like ucarp, from ucarp's options: one VHID, the up/down scripts own the address
+    /// (also what carpd does when started under the name `ucarp`)
+    #[command(args_override_self = true, infer_long_args = true)]
+    Ucarp(ucarp::UcarpArgs),
     /// Generate the man page or shell completions (used by packaging)
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -146,6 +151,10 @@ pub fn main() -> ExitCode {
 /// a bad argument or an unreadable config.xml included — because a caller such as configd
 /// reads stdout only.
 pub fn main_with(kernel: Option<Kernel>) -> ExitCode {
+    // A symlink named ucarp: ucarp's command line, nothing of carpd's.
+    if ucarp::invoked_as_ucarp() {
+        return ucarp::main_as_ucarp();
+    }
     let json = std::env::args_os().any(|a| a == "--json");
     let parsed = Cli::command()
         .try_get_matches()
@@ -166,7 +175,7 @@ pub fn main_with(kernel: Option<Kernel>) -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    if !matches!(cli.command, Command::Run(_)) {
+    if !matches!(cli.command, Command::Run(_) | Command::Ucarp(_)) {
         crate::platform::restore_sigpipe();
     }
     cli.global.kernel = kernel;
@@ -220,6 +229,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::State(a) => ops::state(&g, a),
         Command::Disable(a) => ops::allow(&g, false, a),
         Command::Enable(a) => ops::allow(&g, true, a),
+        Command::Ucarp(a) => ucarp::run_subcommand(&g, a),
         Command::Generate(a) => generate::run(a),
     }
 }
