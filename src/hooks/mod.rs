@@ -22,6 +22,8 @@
 //! [`HookRunner::new_program`] runs one program instead of a directory, with fixed words
 //! before the usual two arguments: on OPNsense carpd replays through core's own
 //! `rc.syshook carp <vhid>@<ifname> <STATE>`, with the same queueing, timeout and results.
+//! [`HookRunner::new_scripts`] runs ucarp's up or down script with ucarp's arguments
+//! (`<interface> <vip> [<xparam>]`) instead, for `carpd ucarp`.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
