@@ -17,7 +17,9 @@ use nix::sys::signal::Signal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_carpd");
 const VIP: &str = "192.0.2.1";
-const PASS: &str = "ucarp-migration";
+/// A space and a quote: OPNsense's processing (for config.xml) would turn this into another
+/// key, ucarp's (raw bytes) does not, so the pair only authenticates with ucarp's derivation.
+const PASS: &str = "it's a key";
 
 fn require_ucarp() {
     let found = std::process::Command::new("sh")

@@ -132,7 +132,7 @@ fn files_section(roff: &mut Roff) {
     let entries = [
         (
             crate::config::DEFAULT_CONFIG.to_string(),
-            "the firewall configuration read by default",
+            "the configuration read by default (the firewall's own; on Linux the file carpd init writes)",
         ),
         (
             paths.control_socket().display().to_string(),
