@@ -1,5 +1,5 @@
 //! Where carpd's log lines go: stderr in the foreground, syslog (facility daemon, ident carpd)
-//! otherwise. One cheap, cloneable handle shared by the engines and the hook runner.
+//! otherwise; run as ucarp, where ucarp's `--facility` and `--daemonize` say. One cheap, cloneable handle shared by the engines and the hook runner.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,10 @@ type SyslogWriter = syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>
 enum Sink {
     Stderr,
     Syslog(SyslogWriter),
+    /// Both, as ucarp logs in the foreground.
+    Tee(SyslogWriter),
+    /// Nowhere (ucarp's `--facility none` with `--daemonize`).
+    Discard,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,21 +45,37 @@ impl Log {
 
     /// Syslog when the local syslog socket answers; stderr otherwise (said once on stderr).
     pub fn syslog(debug: bool) -> Log {
+        Log::syslog_as("carpd", syslog::Facility::LOG_DAEMON, false, debug)
+    }
+
+    /// Syslog under this ident and facility, and also stderr when `tee` (carpd run as ucarp
+    /// logs where ucarp does). Stderr alone when no syslog socket answers.
+    pub fn syslog_as(ident: &str, facility: syslog::Facility, tee: bool, debug: bool) -> Log {
         let formatter = syslog::Formatter3164 {
-            facility: syslog::Facility::LOG_DAEMON,
+            facility,
             hostname: None,
-            process: "carpd".into(),
+            process: ident.into(),
             pid: std::process::id(),
         };
-        match syslog::unix(formatter) {
-            Ok(writer) => Log {
-                sink: Arc::new(Mutex::new(Sink::Syslog(writer))),
-                debug,
-            },
+        let sink = match syslog::unix(formatter) {
+            Ok(writer) if tee => Sink::Tee(writer),
+            Ok(writer) => Sink::Syslog(writer),
             Err(err) => {
-                eprintln!("carpd: syslog unavailable ({err}); logging to stderr");
-                Log::stderr(debug)
+                eprintln!("{ident}: syslog unavailable ({err}); logging to stderr");
+                Sink::Stderr
             }
+        };
+        Log {
+            sink: Arc::new(Mutex::new(sink)),
+            debug,
+        }
+    }
+
+    /// A log that keeps nothing.
+    pub fn discard() -> Log {
+        Log {
+            sink: Arc::new(Mutex::new(Sink::Discard)),
+            debug: false,
         }
     }
 
@@ -65,31 +85,13 @@ impl Log {
         }
         let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *sink {
-            Sink::Stderr => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default();
-                let tag = match level {
-                    Level::Error => "error: ",
-                    Level::Warning => "warning: ",
-                    Level::Info | Level::Debug => "",
-                };
-                let _ = writeln!(
-                    std::io::stderr().lock(),
-                    "{}.{:03} carpd: {tag}{msg}",
-                    now.as_secs(),
-                    now.subsec_millis()
-                );
+            Sink::Stderr => to_stderr(level, msg),
+            Sink::Syslog(writer) => to_syslog(writer, level, msg),
+            Sink::Tee(writer) => {
+                to_syslog(writer, level, msg);
+                to_stderr(level, msg);
             }
-            Sink::Syslog(writer) => {
-                // A lost syslog line must never stop the daemon.
-                let _ = match level {
-                    Level::Error => writer.err(msg),
-                    Level::Warning => writer.warning(msg),
-                    Level::Info => writer.info(msg),
-                    Level::Debug => writer.debug(msg),
-                };
-            }
+            Sink::Discard => {}
         }
     }
 
@@ -105,6 +107,33 @@ impl Log {
     pub fn debug(&self, msg: &str) {
         self.log(Level::Debug, msg)
     }
+}
+
+fn to_stderr(level: Level, msg: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let tag = match level {
+        Level::Error => "error: ",
+        Level::Warning => "warning: ",
+        Level::Info | Level::Debug => "",
+    };
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{}.{:03} carpd: {tag}{msg}",
+        now.as_secs(),
+        now.subsec_millis()
+    );
+}
+
+fn to_syslog(writer: &mut SyslogWriter, level: Level, msg: &str) {
+    // A lost syslog line must never stop the daemon.
+    let _ = match level {
+        Level::Error => writer.err(msg),
+        Level::Warning => writer.warning(msg),
+        Level::Info => writer.info(msg),
+        Level::Debug => writer.debug(msg),
+    };
 }
 
 /// Rate limiter for repetitive log lines (bad packets): at most one line per key per interval,

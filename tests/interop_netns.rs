@@ -117,7 +117,7 @@ fn carpd_master_ucarp_backup_then_ucarp_takes_over() {
     a.start(&lab);
     a.wait_state(1, "MASTER", Duration::from_secs(10));
     let u = Ucarp::start(&lab, lab.node(1), 100);
-    u.wait_state("BACKUP", Duration::from_secs(5));
+    u.wait_state("BACKUP", Duration::from_secs(10));
     // ucarp hears carpd's adverts and keeps quiet: carpd stays MASTER for several intervals.
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(u.state(), "BACKUP", "ucarp did not accept carpd's adverts");

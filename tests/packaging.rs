@@ -98,6 +98,10 @@ const SHELL_FILES: &[&str] = &[
     "plugin/net/carpd/src/opnsense/scripts/OPNsense/Carpd/sync",
     "scripts/stage-install",
     "scripts/gen-cargo-crates",
+    "scripts/build-deb",
+    "debian/postinst",
+    "debian/prerm",
+    "debian/postrm",
 ];
 
 #[test]
@@ -1075,6 +1079,18 @@ fn systemd_unit_runs_real_commands_in_carpds_own_directories() {
         .find_map(|e| e.strip_prefix(&format!("{env_name}=")))
         .unwrap_or_else(|| panic!("no Environment={env_name}=…"));
     assert_eq!(config, "/etc/carpd/config.xml");
+    assert_eq!(
+        config,
+        carpd::config::DEFAULT_CONFIG,
+        "carpd init and check use the unit's config by default on Linux"
+    );
+    // Before `carpd init` wrote it, the unit is skipped rather than failed.
+    assert!(
+        unit_section(&unit, "Unit")
+            .iter()
+            .any(|(k, v)| k == "ConditionPathExists" && v == config),
+        "no ConditionPathExists={config}"
+    );
 
     // Every Exec line is a carpd command line that parses; `run` stays in the foreground
     // (Type=simple: a daemon(3) fork would look like an exit to systemd).
@@ -1083,7 +1099,10 @@ fn systemd_unit_runs_real_commands_in_carpds_own_directories() {
         let line = get(key);
         assert_eq!(line.len(), 1, "{key}: {line:?}");
         let argv: Vec<&str> = line[0].split_whitespace().collect();
-        assert_eq!(argv[0], "/usr/local/sbin/carpd", "{key}");
+        assert_eq!(
+            argv[0], "/usr/sbin/carpd",
+            "{key}: the Debian package installs carpd there"
+        );
         carpd::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{key} {argv:?}: {e}"));
         subcommands.push(argv[1]);
         if argv[1] == "run" {

@@ -85,7 +85,7 @@ or failed; {} when no daemon answers on the control socket.",
     ))]);
     roff.control("SH", ["SEE ALSO"]);
     roff.text([roman(
-        "carp(4), ifconfig(8), daemon(8), rc.conf(5), devd(8), configctl (OPNsense)",
+        "carp(4), ifconfig(8), daemon(8), rc.conf(5), devd(8), configctl (OPNsense), ucarp(8), systemd.service(5)",
     )]);
     roff.to_writer(out)?;
     man.render_version_section(out)
@@ -132,7 +132,7 @@ fn files_section(roff: &mut Roff) {
     let entries = [
         (
             crate::config::DEFAULT_CONFIG.to_string(),
-            "the firewall configuration read by default",
+            "the configuration read by default (the firewall's own; on Linux the file carpd init writes)",
         ),
         (
             paths.control_socket().display().to_string(),
@@ -147,8 +147,10 @@ fn files_section(roff: &mut Roff) {
             "transition hooks, run as hook <vhid>@<ifname> MASTER|BACKUP|INIT",
         ),
         (
-            "/usr/local/share/carpd/hooks".to_string(),
-            "shipped transition actions (FreeBSD port): log-transition, defguard-gateway, TEMPLATE",
+            std::path::Path::new(crate::paths::default_defguard_action())
+                .parent()
+                .map_or_else(String::new, |p| p.display().to_string()),
+            "shipped transition actions: log-transition, defguard-gateway, TEMPLATE; link one into the hooks directory to use it",
         ),
     ];
     for (path, what) in entries {

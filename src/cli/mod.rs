@@ -1,6 +1,6 @@
 //! Command line: one module per command; this file holds the clap surface and dispatch.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,10 +11,12 @@ mod apply;
 mod check;
 mod client;
 mod generate;
+mod init;
 mod ops;
 mod run;
 mod show;
 mod status;
+mod ucarp;
 
 /// Exit code a command returns when it ran but the answer is "no" (e.g. `check` found errors).
 pub const EXIT_FAILED: u8 = 1;
@@ -104,6 +106,8 @@ impl Global {
 pub enum Command {
     /// Validate config.xml: exit 0 = usable, 1 = errors (every problem is listed with its place)
     Check(check::CheckArgs),
+    /// Write the config file (--config) for this node, from flags or from a firewall's backup
+    Init(init::InitArgs),
     /// Print the CARP model carpd will apply (passwords are never shown)
     Show(show::ShowArgs),
     /// Run the daemon: hold or drive the VIPs of config.xml
@@ -132,6 +136,10 @@ pub enum Command {
         #[command(subcommand)]
         action: client::HooksAction,
     },
+    /// Run like ucarp, from ucarp's options: one VHID, the up/down scripts own the address
+    /// (also what carpd does when started under the name `ucarp`)
+    #[command(args_override_self = true, infer_long_args = true)]
+    Ucarp(ucarp::UcarpArgs),
     /// Generate the man page or shell completions (used by packaging)
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -147,16 +155,31 @@ pub fn main() -> ExitCode {
 /// a bad argument or an unreadable config.xml included — because a caller such as configd
 /// reads stdout only.
 pub fn main_with(kernel: Option<Kernel>) -> ExitCode {
+    // A symlink named ucarp: ucarp's command line, nothing of carpd's.
+    if ucarp::invoked_as_ucarp() {
+        return ucarp::main_as_ucarp();
+    }
     let json = std::env::args_os().any(|a| a == "--json");
-    let mut cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let mut cli = match parsed {
+        Ok((mut cli, matches)) => {
+            // `carpd init` groups its options by position, which only the matches know.
+            if let (Command::Init(a), Some(("init", sub))) =
+                (&mut cli.command, matches.subcommand())
+            {
+                a.positions = init::Positions::from_matches(sub);
+            }
+            cli
+        }
         Err(e) if json && e.use_stderr() => {
             print_failure(&usage_error(&e));
             return ExitCode::from(EXIT_USAGE);
         }
         Err(e) => e.exit(),
     };
-    if !matches!(cli.command, Command::Run(_)) {
+    if !matches!(cli.command, Command::Run(_) | Command::Ucarp(_)) {
         crate::platform::restore_sigpipe();
     }
     cli.global.kernel = kernel.map(|k| k.demoting_vrrp(cli.global.kernel_demotes_vrrp));
@@ -198,6 +221,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let g = cli.global;
     match cli.command {
         Command::Check(a) => check::run(&g, a),
+        Command::Init(a) => init::run(&g, a),
         Command::Show(a) => show::run(&g, a),
         Command::Run(a) => run::run(&g, a),
         Command::Status(a) => status::run(&g, a),
@@ -209,6 +233,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::State(a) => ops::state(&g, a),
         Command::Disable(a) => ops::allow(&g, false, a),
         Command::Enable(a) => ops::allow(&g, true, a),
+        Command::Ucarp(a) => ucarp::run_subcommand(&g, a),
         Command::Generate(a) => generate::run(a),
     }
 }

@@ -73,7 +73,7 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
     let opnsense = g.opnsense();
     let engine = choose_engine(g, a.engine, opnsense.as_ref(), &log)?;
     let opts = Options {
-        config: g.config.clone(),
+        source: crate::engine::Source::Config(g.config.clone()),
         paths: g.paths(),
         hooks: !a.no_hooks,
         hook_timeout: a.hook_timeout,
@@ -87,7 +87,7 @@ pub fn run(g: &super::Global, a: RunArgs) -> anyhow::Result<u8> {
         EngineChoice::Userspace => run_userspace(opts, log),
         EngineChoice::Native | EngineChoice::Auto => {
             crate::native::run(crate::native::RunOptions {
-                config: opts.config,
+                config: g.config.clone(),
                 paths: opts.paths,
                 no_hooks: !opts.hooks,
                 hook_timeout: opts.hook_timeout,

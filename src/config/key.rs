@@ -45,6 +45,40 @@ pub fn derive_key(password: &str) -> DerivedKey {
     }
 }
 
+/// ucarp's key from `--pass` / `--passfile`: the bytes exactly as given, nothing removed or
+/// escaped, copied with their terminating NUL into the 20-byte key, so at most 19 bytes
+/// (ucarp's `docarp` refuses longer ones with "Password too long"). A carpd node run as ucarp
+/// and a real ucarp given the same password authenticate each other.
+pub fn ucarp_key(password: &[u8]) -> Result<CarpKey, UcarpKeyError> {
+    if password.is_empty() {
+        return Err(UcarpKeyError::Empty);
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(UcarpKeyError::TooLong {
+            len: password.len(),
+        });
+    }
+    if password.contains(&0) {
+        return Err(UcarpKeyError::Nul);
+    }
+    let mut key = [0u8; KEY_LEN];
+    key[..password.len()].copy_from_slice(password);
+    Ok(CarpKey(key))
+}
+
+/// Why a ucarp password cannot be a key. The messages never contain the password.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UcarpKeyError {
+    #[error("the password is empty")]
+    Empty,
+    #[error(
+        "the password is {len} bytes; ucarp and carp(4) keep at most {MAX_PASSWORD_BYTES} (ucarp refuses it as \"Password too long\")"
+    )]
+    TooLong { len: usize },
+    #[error("the password contains a NUL byte")]
+    Nul,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +128,26 @@ mod tests {
         let d = derive_key("abcdefghijklmnopqrstuvwxy");
         assert_eq!(d.key.0, padded(p19.as_bytes()));
         assert_eq!(d.escaped_len, 25);
+    }
+
+    #[test]
+    fn ucarp_keys_are_the_bytes_as_given() {
+        // No OPNsense processing: spaces and quotes stay.
+        assert_eq!(ucarp_key(b"my 'pass").unwrap().0, padded(b"my 'pass"));
+        assert_eq!(
+            ucarp_key(b"abcdefghijklmnopqrs").unwrap().0,
+            padded(b"abcdefghijklmnopqrs")
+        );
+        assert_eq!(
+            ucarp_key(b"abcdefghijklmnopqrst"),
+            Err(UcarpKeyError::TooLong { len: 20 })
+        );
+        assert_eq!(ucarp_key(b""), Err(UcarpKeyError::Empty));
+        assert!(
+            !UcarpKeyError::TooLong { len: 20 }
+                .to_string()
+                .contains("abc")
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! Contract used by the rest of carpd (the reader and validator behind it live in sibling modules):
 //! `load(path)` / `parse(bytes)` return the model plus warnings, or every problem at once.
 
+pub mod draft;
+pub mod import;
 pub mod key;
 pub mod model;
 mod reader;
@@ -12,8 +14,13 @@ pub use model::*;
 
 use std::path::PathBuf;
 
-/// Default location of OPNsense's and pfSense's configuration.
+/// Default location of the configuration: OPNsense's and pfSense's own file on the firewalls,
+/// and the file `carpd init` writes (and the Debian package's unit reads) on Linux, where no
+/// firewall keeps one.
+#[cfg(not(target_os = "linux"))]
 pub const DEFAULT_CONFIG: &str = "/conf/config.xml";
+#[cfg(target_os = "linux")]
+pub const DEFAULT_CONFIG: &str = "/etc/carpd/config.xml";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,13 +95,18 @@ pub enum LoadError {
 ///
 /// The file is streamed, not read whole: only the CARP-related sections are kept in memory.
 pub fn load(path: &std::path::Path) -> Result<Loaded, LoadError> {
+    finish(&read_raw(path)?)
+}
+
+/// The CARP sections of a config.xml file, not yet validated (`load` and `import` share it).
+fn read_raw(path: &std::path::Path) -> Result<reader::RawConfig, LoadError> {
     let io_err = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(io_err)?;
     match reader::read(std::io::BufReader::with_capacity(64 * 1024, file)) {
-        Ok(raw) => finish(&raw),
+        Ok(raw) => Ok(raw),
         Err(reader::XmlFailure::Io(source)) => Err(io_err(source)),
         Err(failure) => {
             // Malformed input is the rare path: read the file again to place the error.

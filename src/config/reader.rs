@@ -37,6 +37,23 @@ impl Fields {
     fn push(&mut self, name: String, field: Field) {
         self.0.push((name, field));
     }
+    /// Replace the value of `name` (keeping its line), or add it at `line`.
+    pub fn set(&mut self, name: &str, value: &str, line: u32) {
+        match self.0.iter_mut().find(|(n, _)| n == name) {
+            Some((_, f)) => f.value = value.to_string(),
+            None => self.push(
+                name.to_string(),
+                Field {
+                    value: value.to_string(),
+                    line,
+                },
+            ),
+        }
+    }
+    /// Keep only the fields `keep` accepts.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.0.retain(|(n, _)| keep(n));
+    }
 }
 
 /// `<interfaces><KEY>…</KEY>`.

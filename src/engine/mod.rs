@@ -9,6 +9,7 @@ pub mod receive;
 pub mod report;
 #[cfg(target_os = "linux")]
 mod runtime;
+pub mod ucarp;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,10 +19,19 @@ use crate::paths::Paths;
 #[cfg(target_os = "linux")]
 pub use runtime::run;
 
-/// How `carpd run --engine userspace` was asked to run.
+/// Where the engine's VHIDs come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// config.xml, re-read on reload (`carpd run`).
+    Config(PathBuf),
+    /// ucarp's command line: one VHID, ucarp's scripts and signals (`carpd ucarp`).
+    Ucarp(Box<ucarp::UcarpMode>),
+}
+
+/// How `carpd run --engine userspace` (or `carpd ucarp`) was asked to run.
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub config: PathBuf,
+    pub source: Source,
     pub paths: Paths,
     /// Run transition hooks (`--no-hooks` turns them off).
     pub hooks: bool,

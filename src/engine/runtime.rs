@@ -25,7 +25,8 @@ use crate::wire::vrrp;
 
 use super::group::Group;
 use super::receive::{self, Datagram};
-use super::{EngineError, Options, report, unix_now};
+use super::ucarp::{self, UcarpMode};
+use super::{EngineError, Options, Source, report, unix_now};
 
 /// Demotion a maintenance mode adds, as OPNsense does.
 const MAINTENANCE_DEMOTION: i32 = 240;
@@ -102,11 +103,26 @@ struct Daemon {
     links: mpsc::UnboundedReceiver<LinkEvent>,
     calls: mpsc::Receiver<Call>,
     control_task: Option<tokio::task::JoinHandle<()>>,
+    /// Run as ucarp: one VHID from the command line, ucarp's scripts and signals, and the
+    /// scripts (not carpd) own the address.
+    ucarp: Option<Box<UcarpMode>>,
+    /// VHIDs (`<vhid>@<device>`) that have left the INIT they started in.
+    started: std::collections::BTreeSet<String>,
 }
 
 impl Daemon {
     async fn start(opts: Options, log: Log) -> Result<Daemon, EngineError> {
-        let loaded = config::load(&opts.config)?;
+        let loaded = match &opts.source {
+            Source::Config(path) => config::load(path)?,
+            Source::Ucarp(u) => config::Loaded {
+                model: u.model(),
+                warnings: Vec::new(),
+            },
+        };
+        let ucarp = match &opts.source {
+            Source::Ucarp(u) => Some(u.clone()),
+            Source::Config(_) => None,
+        };
         for w in &loaded.warnings {
             log.warn(&w.to_string());
         }
@@ -130,18 +146,35 @@ impl Daemon {
         let pidfile = opts.paths.pidfile();
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))
             .map_err(EngineError::io(format!("writing {}", pidfile.display())))?;
-        let hooks = if opts.hooks {
-            for line in crate::hooks::describe(&opts.paths.hooks_dir) {
-                log.info(&line);
+        let hook_log = log.clone();
+        let hook_log: crate::hooks::LogFn = Arc::new(move |line: &str| hook_log.info(line));
+        let hooks = match &ucarp {
+            _ if !opts.hooks => HookRunner::disabled(),
+            None => {
+                for line in crate::hooks::describe(&opts.paths.hooks_dir) {
+                    log.info(&line);
+                }
+                HookRunner::new_with_log(opts.paths.hooks_dir.clone(), opts.hook_timeout, hook_log)
             }
-            let hook_log = log.clone();
-            HookRunner::new_with_log(
-                opts.paths.hooks_dir.clone(),
-                opts.hook_timeout,
-                Arc::new(move |line: &str| hook_log.info(line)),
-            )
-        } else {
-            HookRunner::disabled()
+            Some(u) => {
+                let name = |p: &Option<std::path::PathBuf>| {
+                    p.as_ref()
+                        .map_or("none".to_string(), |p| p.display().to_string())
+                };
+                log.info(&format!(
+                    "scripts: up {}, down {}, arguments: {}",
+                    name(&u.upscript),
+                    name(&u.downscript),
+                    u.script_args.join(" ")
+                ));
+                HookRunner::new_scripts(
+                    u.upscript.clone(),
+                    u.downscript.clone(),
+                    u.script_args.clone(),
+                    opts.hook_timeout,
+                    hook_log,
+                )
+            }
         };
         let addrs = AddressControl::new()
             .await
@@ -162,6 +195,8 @@ impl Daemon {
             links,
             calls,
             control_task: Some(control_task),
+            ucarp,
+            started: std::collections::BTreeSet::new(),
             model: Model::default(),
             opts,
             log,
@@ -181,11 +216,19 @@ impl Daemon {
             groups: Vec::new(),
             ..model.clone()
         };
-        let stale = daemon.stale_addresses().await;
+        // Run as ucarp, the scripts own the addresses: nothing of carpd's to reconcile, and
+        // other instances (one per VIP, as ucarp runs) share the interface.
+        let stale = if daemon.ucarp.is_some() {
+            Vec::new()
+        } else {
+            daemon.stale_addresses().await
+        };
         for cfg in model.groups {
             daemon.add_group(cfg, &stale).await;
         }
-        daemon.remove_foreign_stale(&stale).await;
+        if daemon.ucarp.is_none() {
+            daemon.remove_foreign_stale(&stale).await;
+        }
         let now = Instant::now();
         daemon.apply_demotion(now);
         for dev in daemon.ifaces.keys().cloned().collect::<Vec<_>>() {
@@ -201,6 +244,17 @@ impl Daemon {
         let mut term = signal(SignalKind::terminate()).map_err(EngineError::io("SIGTERM"))?;
         let mut int = signal(SignalKind::interrupt()).map_err(EngineError::io("SIGINT"))?;
         let mut hup = signal(SignalKind::hangup()).map_err(EngineError::io("SIGHUP"))?;
+        // ucarp's own signals; carpd proper leaves them at their default action.
+        let ucarp_signal = |kind: SignalKind, name: &str| {
+            self.ucarp
+                .is_some()
+                .then(|| signal(kind))
+                .transpose()
+                .map_err(EngineError::io(name))
+        };
+        let mut usr1 = ucarp_signal(SignalKind::user_defined1(), "SIGUSR1")?;
+        let mut usr2 = ucarp_signal(SignalKind::user_defined2(), "SIGUSR2")?;
+        let mut quit = ucarp_signal(SignalKind::quit(), "SIGQUIT")?;
         loop {
             let deadline = self
                 .groups
@@ -224,9 +278,26 @@ impl Daemon {
                     let _ = reply.send(answer);
                 }
                 _ = hup.recv() => {
+                    if self.ucarp.is_some() {
+                        self.log.info("SIGHUP: leaving");
+                        return Ok(());
+                    }
                     let answer = self.reload().await;
                     self.log.info(&format!("SIGHUP: reload: {answer}"));
                 }
+                Some(()) = next(&mut usr1) => {
+                    for g in &self.groups {
+                        self.log.info(&ucarp::status_line(g.state(), &g.cfg.device, g.cfg.vhid));
+                    }
+                }
+                Some(()) = next(&mut usr2) => {
+                    let now = Instant::now();
+                    for g in &mut self.groups {
+                        let hold = ucarp::STEP_DOWN_HOLD;
+                        g.machine.handle_input(now, Input::Admin(AdminRequest::StepDown { hold }));
+                    }
+                }
+                Some(()) = next(&mut quit) => { self.log.info("SIGQUIT: leaving"); return Ok(()); }
                 _ = term.recv() => { self.log.info("SIGTERM: leaving"); return Ok(()); }
                 _ = int.recv() => { self.log.info("SIGINT: leaving"); return Ok(()); }
             }
@@ -388,12 +459,13 @@ impl Daemon {
             .collect();
         let log = self.log.clone();
         let tx = self.packets_tx.clone();
+        let ignore_link = self.ucarp.as_ref().is_some_and(|u| u.ignore_link);
         let Some(iface) = self.ifaces.get_mut(dev) else {
             return;
         };
         iface.ifindex = ifindex;
         iface.own = own.clone();
-        iface.up = matches!(state, Ok(Some(ref l)) if l.up);
+        iface.up = ignore_link || matches!(state, Ok(Some(ref l)) if l.up);
         if ifindex.is_none() {
             log.warn(&format!(
                 "interface {dev} does not exist: its VHIDs stay INIT"
@@ -401,10 +473,21 @@ impl Daemon {
             iface.up = false;
             return;
         }
-        let src4 = own.iter().find_map(|a| match a {
-            IpAddr::V4(v) if !vips.contains(a) => Some(*v),
-            _ => None,
-        });
+        let src4 = match &self.ucarp {
+            // ucarp's --srcip; the kernel sends only from an address the interface has.
+            Some(u) if own.contains(&IpAddr::V4(u.srcip)) => Some(u.srcip),
+            Some(u) => {
+                log.warn(&format!(
+                    "--srcip {} is not an address of {dev}: the VHID stays INIT until it is",
+                    u.srcip
+                ));
+                None
+            }
+            None => own.iter().find_map(|a| match a {
+                IpAddr::V4(v) if !vips.contains(a) => Some(*v),
+                _ => None,
+            }),
+        };
         let src6 = own.iter().find_map(|a| match a {
             IpAddr::V6(v) if v.is_unicast_link_local() => Some(*v),
             _ => None,
@@ -495,7 +578,11 @@ impl Daemon {
         self.groups[i].machine.handle_input(now, Input::Link { up });
     }
 
-    async fn on_link(&mut self, event: LinkEvent) {
+    async fn on_link(&mut self, mut event: LinkEvent) {
+        // ucarp's --ignoreifstate: carrier is not followed, only an interface that comes back.
+        if self.ucarp.as_ref().is_some_and(|u| u.ignore_link) {
+            event.up = true;
+        }
         let Some(iface) = self.ifaces.get(&event.ifname) else {
             return;
         };
@@ -616,6 +703,8 @@ impl Daemon {
                 priority,
                 interval_cs,
             } => self.send_vrrp(i, priority, interval_cs),
+            // Run as ucarp, the up/down scripts add and remove the address.
+            Output::ClaimAddresses | Output::ReleaseAddresses if self.ucarp.is_some() => {}
             Output::ClaimAddresses => {
                 self.groups[i].stale = false;
                 self.claim(i).await
@@ -630,8 +719,16 @@ impl Daemon {
                     g.protocol_name(),
                     g.cfg.name()
                 ));
-                self.hooks
-                    .submit(hook_event(&g.cfg, from, to, reason.as_str()));
+                let name = g.cfg.name();
+                let initial = from == State::Init && self.started.insert(name);
+                let runs = match &self.ucarp {
+                    None => true,
+                    Some(u) => ucarp::script_for(u, from, to, reason, initial).is_some(),
+                };
+                if runs {
+                    self.hooks
+                        .submit(hook_event(&g.cfg, from, to, reason.as_str()));
+                }
             }
             Output::Dropped(reason) => self.groups[i].counters.drop(reason.stat_name()),
         }
@@ -784,6 +881,9 @@ impl Daemon {
                 let report = self.status(now);
                 control::ok(serde_json::json!({ "report": report }))
             }
+            Request::Reload if self.ucarp.is_some() => control::failed(
+                "carpd ucarp takes its settings from its command line: restart it to change them",
+            ),
             Request::Reload => self.reload().await,
             Request::HooksReplay if !self.hooks.is_enabled() => control::hooks_off(),
             Request::HooksReplay => {
@@ -967,7 +1067,10 @@ impl Daemon {
     /// Re-read config.xml. Unchanged VHIDs are not touched; a config with errors is refused
     /// and the running one kept.
     async fn reload(&mut self) -> serde_json::Value {
-        let loaded = match config::load(&self.opts.config) {
+        let Source::Config(path) = &self.opts.source else {
+            return control::failed("no config file to re-read");
+        };
+        let loaded = match config::load(path) {
             Ok(l) => l,
             Err(err) => {
                 let (line, answer) = control::reload_refused(&err);
@@ -1067,6 +1170,14 @@ impl Daemon {
         }
         let dev = self.groups[i].cfg.device.clone();
         self.open_iface(&dev).await;
+    }
+}
+
+/// The next delivery of a signal that may not be watched at all.
+async fn next(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }
 

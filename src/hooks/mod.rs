@@ -22,6 +22,8 @@
 //! [`HookRunner::new_program`] runs one program instead of a directory, with fixed words
 //! before the usual two arguments: on OPNsense carpd replays through core's own
 //! `rc.syshook carp <vhid>@<ifname> <STATE>`, with the same queueing, timeout and results.
+//! [`HookRunner::new_scripts`] runs ucarp's up or down script with ucarp's arguments
+//! (`<interface> <vip> [<xparam>]`) instead, for `carpd ucarp`.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
@@ -102,6 +104,13 @@ enum Target {
     Dir(PathBuf),
     /// This one program, with `prefix` before `<vhid>@<ifname> <STATE>`.
     Program { path: PathBuf, prefix: Vec<String> },
+    /// ucarp's scripts: `up` for MASTER, `down` for any other state, each run as
+    /// `<script> <args…>` and nothing else, as ucarp's `spawn_handler` runs them.
+    Scripts {
+        up: Option<PathBuf>,
+        down: Option<PathBuf>,
+        args: Vec<String>,
+    },
 }
 
 /// Owned by the handles.
@@ -150,6 +159,19 @@ impl HookRunner {
         log: LogFn,
     ) -> HookRunner {
         HookRunner::with_target(Target::Program { path, prefix }, timeout, log)
+    }
+
+    /// A runner for ucarp's up/down scripts: on an event for MASTER it runs `up`, on any
+    /// other `down`, with exactly `args` (ucarp's `<interface> <vip> [<xparam>]`). The engine
+    /// decides which transitions reach it.
+    pub fn new_scripts(
+        up: Option<PathBuf>,
+        down: Option<PathBuf>,
+        args: Vec<String>,
+        timeout: Duration,
+        log: LogFn,
+    ) -> HookRunner {
+        HookRunner::with_target(Target::Scripts { up, down, args }, timeout, log)
     }
 
     fn with_target(target: Target, timeout: Duration, log: LogFn) -> HookRunner {
@@ -315,16 +337,41 @@ async fn worker(shared: Arc<Shared>, key: Key, mut rx: mpsc::UnboundedReceiver<H
     }
 }
 
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// `<vhid>@<ifname> <STATE>`, the two arguments of an OPNsense rc.syshook.d/carp hook.
+fn syshook_args(event: &HookEvent) -> [String; 2] {
+    [
+        format!("{}@{}", event.vhid, event.device),
+        event.state.as_str().to_string(),
+    ]
+}
+
 async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
     let dir = match &shared.target {
         Target::Dir(dir) => dir.clone(),
         Target::Program { path, prefix } => {
-            let name = path.file_name().map_or_else(
-                || path.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            let result = run_hook(shared, &name, path, prefix, event).await;
+            let mut args = prefix.clone();
+            args.extend(syshook_args(event));
+            let result = run_hook(shared, &file_name(path), path, &args, event).await;
             shared.record(key, result);
+            return;
+        }
+        Target::Scripts { up, down, args } => {
+            let script = if event.state == State::Master {
+                up
+            } else {
+                down
+            };
+            if let Some(path) = script {
+                let result = run_hook(shared, &file_name(path), path, args, event).await;
+                shared.record(key, result);
+            }
             return;
         }
     };
@@ -364,8 +411,9 @@ async fn run_event(shared: &Shared, key: &Key, event: &HookEvent) {
             return;
         }
     };
+    let args = syshook_args(event);
     for (name, path) in hooks {
-        let result = run_hook(shared, &name, &path, &[], event).await;
+        let result = run_hook(shared, &name, &path, &args, event).await;
         shared.record(key, result);
     }
 }
@@ -484,7 +532,7 @@ async fn run_hook(
     shared: &Shared,
     name: &str,
     path: &Path,
-    prefix: &[String],
+    args: &[String],
     event: &HookEvent,
 ) -> HookResult {
     let subject = format!("{}@{}", event.vhid, event.device);
@@ -502,7 +550,7 @@ async fn run_hook(
     // it right now); that clears within moments, so try again briefly.
     let mut attempt = 0;
     let (mut child, mut out_rx) = loop {
-        match spawn_hook(path, prefix, &subject, event) {
+        match spawn_hook(path, args, event) {
             Ok(spawned) => break spawned,
             Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 5 => {
                 attempt += 1;
@@ -582,21 +630,18 @@ async fn run_hook(
     result
 }
 
-/// Start one hook with its arguments, environment, own process group, and stdout+stderr on
-/// one pipe whose read end is returned.
+/// Start one hook with these arguments, the CARP_* environment, its own process group, and
+/// stdout+stderr on one pipe whose read end is returned.
 fn spawn_hook(
     path: &Path,
-    prefix: &[String],
-    subject: &str,
+    args: &[String],
     event: &HookEvent,
 ) -> std::io::Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver)> {
     let (out_tx, out_rx) = tokio::net::unix::pipe::pipe()?;
     let out_fd = out_tx.into_blocking_fd()?;
     let err_fd = out_fd.try_clone()?;
     let mut cmd = tokio::process::Command::new(path);
-    cmd.args(prefix)
-        .arg(subject)
-        .arg(event.state.as_str())
+    cmd.args(args)
         .env("CARP_VHID", event.vhid.to_string())
         .env("CARP_INTERFACE", &event.device)
         .env("CARP_STATE", event.state.as_str())

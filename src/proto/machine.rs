@@ -55,6 +55,8 @@ pub struct Machine {
     next_advert: Option<Instant>,
     /// Announcements still owed after a takeover, and adverts to wait before the next one.
     announce: Announcements,
+    /// After a step-down: no takeover and no preemption before this instant.
+    hold_until: Option<Instant>,
     last_peer: Option<(IpAddr, Instant)>,
     /// Recent masters: advertised timing per source and when it was last heard.
     heard: Vec<Heard>,
@@ -81,6 +83,7 @@ impl Machine {
             master_down: [None; 2],
             next_advert: None,
             announce: Announcements::default(),
+            hold_until: None,
             last_peer: None,
             heard: Vec::new(),
             sent: SentRing::default(),
@@ -266,12 +269,19 @@ impl Machine {
                 // it is the one that will win (the slower sender yields to it), so taking over
                 // now would only move the addresses here and straight back. This is what keeps
                 // a partition heal or a bow-out from flapping through a third node.
-                let preempt = self.config.preempt
+                let held = self.hold_until.filter(|t| now < *t);
+                let preempt = held.is_none()
+                    && self.config.preempt
                     && own < peer
                     && !self.other_master_alive(now, advert.source, own);
-                let will_time_out = own_deadline < peer
+                let will_time_out = held.is_none()
+                    && own_deadline < peer
                     && !self.other_master_alive(now, advert.source, own_deadline);
-                if preempt {
+                if let Some(until) = held {
+                    let interval = self.master_down_interval();
+                    self.master_down[family_index(advert.family)] =
+                        Some((now + interval).max(until + interval));
+                } else if preempt {
                     self.enter_master(now, Reason::PreemptingSlowerMaster);
                 } else if will_time_out {
                     self.enter_master(now, Reason::MasterWillTimeOut);
@@ -356,6 +366,18 @@ impl Machine {
                     self.enter_backup(now, Reason::CarpEnabled);
                 }
             }
+            AdminRequest::StepDown { hold } => {
+                if self.state == State::Master {
+                    self.enter_backup(now, Reason::UserRequested);
+                    let until = now + hold;
+                    self.hold_until = Some(until);
+                    let deadline = until + self.master_down_interval();
+                    for family in FAMILIES {
+                        self.master_down[family_index(family)] =
+                            self.family_enabled(family).then_some(deadline);
+                    }
+                }
+            }
             AdminRequest::Leave => {
                 if self.state == State::Master && self.config.bow_out {
                     // OpenBSD's bow-out: backups see a master that "will time out" and take over
@@ -419,6 +441,7 @@ impl Machine {
 
     fn enter_master(&mut self, now: Instant, reason: Reason) {
         self.transition(State::Master, reason);
+        self.hold_until = None;
         self.master_down = [None; 2];
         self.outputs.push_back(Output::ClaimAddresses);
         self.announce.stop();

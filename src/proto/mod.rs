@@ -157,6 +157,9 @@ pub enum AdminRequest {
     Enable,
     /// Graceful exit: bow-out advert if MASTER, release addresses, to INIT.
     Leave,
+    /// ucarp's SIGUSR2: a MASTER goes BACKUP (no advert announces it), neither takes over nor
+    /// preempts for `hold`, then runs its master-down timer afresh; a BACKUP stays as it is.
+    StepDown { hold: Duration },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

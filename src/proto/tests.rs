@@ -797,3 +797,50 @@ fn bow_out_of_a_rival_does_not_move_a_backup_while_the_real_master_is_alive() {
     b.handle_input(t0 + ms(20), Input::Advert(advert_from(FAST, 255, 255, 12)));
     assert_eq!(b.state(), State::Master);
 }
+
+#[test]
+fn step_down_holds_for_the_pause_then_runs_master_down_afresh() {
+    let t0 = Instant::now();
+    let mut m = master(
+        MachineConfig {
+            preempt: true,
+            ..cfg(0)
+        },
+        t0,
+    );
+    let hold = Duration::from_secs(3);
+    m.handle_input(t0 + ms(10), Input::Admin(AdminRequest::StepDown { hold }));
+    let out = drain(&mut m);
+    assert_eq!(
+        transitions(&out),
+        vec![(State::Master, State::Backup, Reason::UserRequested)]
+    );
+    assert!(out.contains(&Output::ReleaseAddresses));
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::SendAdvert { .. })),
+        "ucarp announces nothing: {out:?}"
+    );
+    // Pause, then the full master-down interval.
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(10) + hold + Duration::from_secs(3))
+    );
+    // A slower master during the pause is not preempted, and does not shorten the wait.
+    m.handle_input(t0 + ms(500), Input::Advert(advert(1, 100, 7)));
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(10) + hold + Duration::from_secs(3))
+    );
+    // After the pause the rules are the usual ones again: preempt the slower master.
+    m.handle_input(t0 + ms(3500), Input::Advert(advert(1, 100, 8)));
+    assert_eq!(
+        transitions(&drain(&mut m)),
+        vec![(State::Backup, State::Master, Reason::PreemptingSlowerMaster)]
+    );
+    // A BACKUP ignores it.
+    let mut b = backup(cfg(0), t0);
+    b.handle_input(t0, Input::Admin(AdminRequest::StepDown { hold }));
+    assert_eq!(drain(&mut b), vec![]);
+    assert_eq!(b.poll_timeout(), Some(t0 + Duration::from_secs(3)));
+}

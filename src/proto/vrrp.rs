@@ -330,7 +330,8 @@ impl VrrpMachine {
 
     fn handle_admin(&mut self, now: Instant, request: AdminRequest) {
         match request {
-            AdminRequest::ForceBackup => {
+            // ucarp's SIGUSR2 (`carpd ucarp` speaks CARP only): a forced backup here.
+            AdminRequest::ForceBackup | AdminRequest::StepDown { .. } => {
                 if self.state == State::Master {
                     // Priority 0 lets a backup take over within Skew_Time.
                     self.advertise(0);
