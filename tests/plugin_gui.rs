@@ -3,9 +3,12 @@
 //! the PHP files pass `php -l`, every XML file is well-formed, every form field, URL, menu
 //! entry, view, widget file and configd action the GUI names exists where OPNsense will look
 //! for it, and the ACL lets a user with the plugin's privilege reach every URL the pages use.
-//! The per-VHID protocol settings (vhids.vhid) are followed end to end: the model's fields are
-//! the ones carpd's config reader uses, the settings controller serves them through core's
-//! *Base methods, the dialog edits each of them, and the page's grid calls that API.
+//! The per-VHID protocol settings (vhids.vhid), carpd's general settings and its tracked checks
+//! (checks.check) are followed end to end: the model's fields are the ones carpd's config
+//! reader uses, the settings controller serves the grids through core's *Base methods, the
+//! forms and dialogs edit each field, and the page's grids call that API. What the GUI can
+//! save is fed to the built `carpd check`: the model's defaults, a check of each type, every
+//! range's edges and the text masks' edges (run through PHP's preg_match, as core does).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -798,6 +801,7 @@ fn xml_files_are_well_formed() {
         MENU_XML.to_string(),
         format!("{CONTROLLERS}/forms/general.xml"),
         format!("{CONTROLLERS}/forms/dialogVhid.xml"),
+        format!("{CONTROLLERS}/forms/dialogCheck.xml"),
         format!("{WIDGETS}/Metadata/Carpd.xml"),
     ] {
         assert!(all.contains(&needed), "{needed} is missing (found {all:?})");
@@ -999,6 +1003,11 @@ fn api_urls_resolve_to_controller_actions() {
         "/api/carpd/settings/set_vhid/",
         "/api/carpd/settings/add_vhid/",
         "/api/carpd/settings/del_vhid/",
+        "/api/carpd/settings/search_check",
+        "/api/carpd/settings/get_check/",
+        "/api/carpd/settings/set_check/",
+        "/api/carpd/settings/add_check/",
+        "/api/carpd/settings/del_check/",
     ] {
         assert!(
             urls.iter().any(|u| u.url == needed),
@@ -1738,17 +1747,45 @@ fn vhid_settings_match_carpds_reader_and_examples() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
-fn settings_controller_serves_the_vhid_grid_through_the_base_methods() {
+/// One grid of the settings page: an ArrayField the settings controller serves through core's
+/// *Base methods, a dialog form that edits one entry, and the page's UIBootgrid.
+struct Grid {
+    /// `Vhid`: the actions searchVhid ... delVhid, the form dialogVhid, the view's formGridVhid.
+    name: &'static str,
+    /// `vhid`: getBase's result key, the head of the dialog's ids, the URLs' `_vhid`.
+    key: &'static str,
+    /// `vhids.vhid`: the ArrayField below the model's <items>.
+    path: &'static str,
+    /// The fields of one entry.
+    fields: &'static [&'static str],
+}
+
+impl Grid {
+    fn dialog(&self) -> String {
+        format!("{CONTROLLERS}/forms/dialog{}.xml", self.name)
+    }
+}
+
+const VHID_GRID: Grid = Grid {
+    name: "Vhid",
+    key: VHID_KEY,
+    path: VHIDS_PATH,
+    fields: VHID_FIELDS,
+};
+
+/// SettingsController's search/get/add/set/del actions of a grid call core's *Base methods on
+/// its ArrayField, and the search returns every column of the grid.
+fn grid_controller_problems(g: &Grid) -> Vec<String> {
     let settings = PhpClass::load(SETTINGS_PHP);
     let mut problems = Vec::new();
+    let (key, path) = (g.key, g.path);
     // (action, base method, leading string arguments, takes a uuid)
-    let expected: [(&str, &str, &[&str], bool); 5] = [
-        ("searchVhid", "searchBase", &[VHIDS_PATH], false),
-        ("getVhid", "getBase", &[VHID_KEY, VHIDS_PATH], true),
-        ("addVhid", "addBase", &[VHID_KEY, VHIDS_PATH], false),
-        ("setVhid", "setBase", &[VHID_KEY, VHIDS_PATH], true),
-        ("delVhid", "delBase", &[VHIDS_PATH], true),
+    let expected: [(String, &str, &[&str], bool); 5] = [
+        (format!("search{}", g.name), "searchBase", &[path], false),
+        (format!("get{}", g.name), "getBase", &[key, path], true),
+        (format!("add{}", g.name), "addBase", &[key, path], false),
+        (format!("set{}", g.name), "setBase", &[key, path], true),
+        (format!("del{}", g.name), "delBase", &[path], true),
     ];
     for (action, base, args, uuid) in expected {
         let wanted = format!("{action}Action");
@@ -1778,19 +1815,22 @@ fn settings_controller_serves_the_vhid_grid_through_the_base_methods() {
                 m.line
             ));
         }
-        if action == "searchVhid" {
-            // An explicit column list names fields of vhids.vhid and every grid column.
+        if base == "searchBase" {
+            // An explicit column list names fields of the ArrayField and every grid column.
             if let Some(Arg::List(cols)) = got.get(1) {
-                let columns = grid_columns(DIALOG_VHID);
+                let dialog = g.dialog();
                 for c in cols {
-                    if !VHID_FIELDS.contains(&c.as_str()) {
-                        problems.push(format!("{SETTINGS_PHP}:{}: searchBase returns `{c}`, not a field of vhids.vhid", m.line));
+                    if !g.fields.contains(&c.as_str()) {
+                        problems.push(format!(
+                            "{SETTINGS_PHP}:{}: searchBase returns `{c}`, not a field of {path}",
+                            m.line
+                        ));
                     }
                 }
-                for c in &columns {
+                for c in &grid_columns(&dialog) {
                     if !cols.contains(c) {
                         problems.push(format!(
-                            "{SETTINGS_PHP}:{}: the grid shows `{c}` ({DIALOG_VHID}), searchBase does not return it",
+                            "{SETTINGS_PHP}:{}: the grid shows `{c}` ({dialog}), searchBase does not return it",
                             m.line
                         ));
                     }
@@ -1805,7 +1845,38 @@ fn settings_controller_serves_the_vhid_grid_through_the_base_methods() {
             ));
         }
     }
+    problems
+}
+
+#[test]
+fn settings_controller_serves_the_vhid_grid_through_the_base_methods() {
+    let problems = grid_controller_problems(&VHID_GRID);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A grid's dialog edits each field of the ArrayField once, under the key getBase fills it by.
+fn dialog_id_problems(g: &Grid) -> Vec<String> {
+    let dialog = g.dialog();
+    let mut problems = Vec::new();
+    let ids: BTreeSet<String> = xml(&dialog)
+        .children
+        .iter()
+        .filter(|f| f.name == "field")
+        .filter_map(|f| f.text_of("id"))
+        .collect();
+    let wanted: BTreeSet<String> = g.fields.iter().map(|f| format!("{}.{f}", g.key)).collect();
+    if ids != wanted {
+        problems.push(format!(
+            "{dialog}: the field ids are {ids:?}, expected {wanted:?}"
+        ));
+    }
+    if grid_keys().get(g.key).map(String::as_str) != Some(g.path) {
+        problems.push(format!(
+            "{SETTINGS_PHP}: no getBase('{}', '{}', ...), which fills {dialog}",
+            g.key, g.path
+        ));
+    }
+    problems
 }
 
 /// The grid's columns getFormGrid builds from a dialog form: the last part of each id, unless
@@ -1828,29 +1899,13 @@ fn grid_columns(form: &str) -> Vec<String> {
 #[test]
 fn vhid_dialog_edits_every_field() {
     let root = xml(DIALOG_VHID);
-    let mut problems = Vec::new();
+    let mut problems = dialog_id_problems(&VHID_GRID);
     let by_id: BTreeMap<String, &Element> = root
         .children
         .iter()
         .filter(|f| f.name == "field")
         .filter_map(|f| f.text_of("id").map(|id| (id, f)))
         .collect();
-    let ids: BTreeSet<&str> = by_id.keys().map(String::as_str).collect();
-    let wanted: BTreeSet<String> = VHID_FIELDS
-        .iter()
-        .map(|f| format!("{VHID_KEY}.{f}"))
-        .collect();
-    let wanted: BTreeSet<&str> = wanted.iter().map(String::as_str).collect();
-    if ids != wanted {
-        problems.push(format!(
-            "{DIALOG_VHID}: the field ids are {ids:?}, expected {wanted:?}"
-        ));
-    }
-    if grid_keys().get(VHID_KEY).map(String::as_str) != Some(VHIDS_PATH) {
-        problems.push(format!(
-            "{SETTINGS_PHP}: no getBase('{VHID_KEY}', '{VHIDS_PATH}', ...), which fills {DIALOG_VHID}"
-        ));
-    }
     // What the admin must know to get an HA pair right.
     let help = |id: &str| {
         by_id
@@ -1878,40 +1933,40 @@ fn vhid_dialog_edits_every_field() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The settings page draws the grid from the dialog form and points it at the vhid API.
-#[test]
-fn vhid_grid_points_at_the_vhid_api() {
+/// The settings page draws a grid from its dialog form and points it at the grid's API.
+fn grid_view_problems(g: &Grid) -> Vec<String> {
     let view = read(INDEX_VOLT);
     let mut problems = Vec::new();
+    let (dialog_var, grid_var) = (
+        format!("formDialog{}", g.name),
+        format!("formGrid{}", g.name),
+    );
+    let form = format!("dialog{}", g.name);
 
     let index = PhpClass::load(&format!("{CONTROLLERS}/IndexController.php"));
     let action = index.methods.iter().find(|m| m.name == "indexAction");
     let body = action.map_or("", |m| m.body.as_str());
-    for (var, func) in [
-        ("formDialogVhid", "getForm"),
-        ("formGridVhid", "getFormGrid"),
-    ] {
+    for (var, func) in [(&dialog_var, "getForm"), (&grid_var, "getFormGrid")] {
         let assigned = body.lines().any(|l| {
             l.contains(&format!("$this->view->{var} = $this->{func}("))
                 && php_calls(l, func)
                     .first()
                     .and_then(|(a, _)| a.first().cloned())
-                    == Some(Arg::Str("dialogVhid".into()))
+                    == Some(Arg::Str(form.clone()))
         });
         if !assigned {
             problems.push(format!(
                 "{CONTROLLERS}/IndexController.php: indexAction() does not set $this->view->{var} = \
-                 $this->{func}('dialogVhid'...)"
+                 $this->{func}('{form}'...)"
             ));
         }
     }
     for needed in [
-        "partial('layout_partials/base_bootgrid_table', formGridVhid)",
-        "'fields': formDialogVhid",
-        "'id': formGridVhid['edit_dialog_id']",
-        "partial('layout_partials/base_apply_button', {'data_endpoint': '/api/carpd/service/reconfigure'",
+        format!("partial('layout_partials/base_bootgrid_table', {grid_var})"),
+        format!("'fields': {dialog_var}"),
+        format!("'id': {grid_var}['edit_dialog_id']"),
     ] {
-        if !view.contains(needed) {
+        if !view.contains(&needed) {
             problems.push(format!("{INDEX_VOLT}: does not contain `{needed}`"));
         }
     }
@@ -1920,10 +1975,13 @@ fn vhid_grid_points_at_the_vhid_api() {
     let grids: Vec<usize> = view.match_indices(".UIBootgrid(").map(|(i, _)| i).collect();
     let at = grids.iter().copied().find(|&i| {
         let line_start = view[..i].rfind('\n').map_or(0, |n| n + 1);
-        view[line_start..i].contains("formGridVhid['table_id']")
+        view[line_start..i].contains(&format!("{grid_var}['table_id']"))
     });
     let Some(at) = at else {
-        panic!("{INDEX_VOLT}: no $(\"#{{{{ formGridVhid['table_id'] }}}}\").UIBootgrid({{...}})");
+        problems.push(format!(
+            "{INDEX_VOLT}: no $(\"#{{{{ {grid_var}['table_id'] }}}}\").UIBootgrid({{...}})"
+        ));
+        return problems;
     };
     let rest = &view[at..];
     let block = &rest[..rest.find("});").unwrap_or(rest.len())];
@@ -1937,22 +1995,1054 @@ fn vhid_grid_points_at_the_vhid_api() {
             ))
         })
         .collect();
+    let key = g.key;
     let wanted: BTreeMap<String, String> = [
-        ("search", "/api/carpd/settings/search_vhid"),
-        ("get", "/api/carpd/settings/get_vhid/"),
-        ("set", "/api/carpd/settings/set_vhid/"),
-        ("add", "/api/carpd/settings/add_vhid/"),
-        ("del", "/api/carpd/settings/del_vhid/"),
+        ("search", format!("/api/carpd/settings/search_{key}")),
+        ("get", format!("/api/carpd/settings/get_{key}/")),
+        ("set", format!("/api/carpd/settings/set_{key}/")),
+        ("add", format!("/api/carpd/settings/add_{key}/")),
+        ("del", format!("/api/carpd/settings/del_{key}/")),
     ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
     .collect();
     if urls != wanted {
         problems.push(format!(
-            "{INDEX_VOLT}:{}: the vhid grid's URLs are {urls:?}, expected {wanted:?} \
+            "{INDEX_VOLT}:{}: the {key} grid's URLs are {urls:?}, expected {wanted:?} \
              (UIBootgrid appends the uuid to get/set/del)",
             line_at(&view, at)
         ));
+    }
+    problems
+}
+
+/// The settings page draws the grid from the dialog form and points it at the vhid API.
+#[test]
+fn vhid_grid_points_at_the_vhid_api() {
+    let mut problems = grid_view_problems(&VHID_GRID);
+    let needed = "partial('layout_partials/base_apply_button', {'data_endpoint': '/api/carpd/service/reconfigure'";
+    if !read(INDEX_VOLT).contains(needed) {
+        problems.push(format!("{INDEX_VOLT}: does not contain `{needed}`"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. carpd's general settings and tracked checks (general.*, checks.check)
+
+/// The plugin's own leaves of `<general>`: carpd skips them (src/config/validate.rs,
+/// carpd_settings: "not carpd's to read").
+const GENERAL_PLUGIN_FIELDS: &[&str] = &["enabled", "hook_timeout"];
+
+/// The leaves of `<OPNsense><carpd><general>` carpd reads (carpd_settings).
+const GENERAL_CARPD_FIELDS: &[&str] = &[
+    "startup_delay",
+    "ready_command",
+    "ready_deadline",
+    "preempt_delay",
+    "announce_interval",
+];
+
+/// Where carpd reads its checks: `<OPNsense><carpd><checks><check uuid=…>` (reader.rs).
+const CHECKS_PATH: &str = "checks.check";
+
+/// The leaves of one `<check>` carpd reads (src/config/validate.rs, checks and check_kind).
+const CHECK_FIELDS: &[&str] = &[
+    "name",
+    "type",
+    "interface",
+    "command",
+    "path",
+    "process",
+    "interval",
+    "timeout",
+    "rise",
+    "fall",
+    "weight",
+    "fault",
+    "vhids",
+];
+
+const CHECK_GRID: Grid = Grid {
+    name: "Check",
+    key: "check",
+    path: CHECKS_PATH,
+    fields: CHECK_FIELDS,
+};
+
+const GENERAL_XML: &str =
+    "plugin/net/carpd/src/opnsense/mvc/app/controllers/OPNsense/Carpd/forms/general.xml";
+const CARPD_PHP: &str = "plugin/net/carpd/src/opnsense/mvc/app/models/OPNsense/Carpd/Carpd.php";
+const VALIDATE_RS: &str = "src/config/validate.rs";
+
+/// The fields of one container or ArrayField of the model, in document order.
+fn model_leaves<'a>(model: &'a Element, path: &str) -> Vec<&'a Element> {
+    let items = model
+        .child("items")
+        .unwrap_or_else(|| panic!("{MODEL_XML}: no <items>"));
+    let mut el = items;
+    for part in path.split('.') {
+        el = el
+            .child(part)
+            .unwrap_or_else(|| panic!("{MODEL_XML}: no <{part}> on the way to {path}"));
+    }
+    el.children
+        .iter()
+        .filter(|c| c.attr("type").is_some())
+        .collect()
+}
+
+/// carpd's check types and the field each uses: the pairs of `const CHECK_TYPES` in
+/// src/config/validate.rs (`("link", "interface"), ...`).
+fn carpd_check_types() -> Vec<(String, String)> {
+    let src = read(VALIDATE_RS);
+    let start = src
+        .find("const CHECK_TYPES")
+        .unwrap_or_else(|| panic!("{VALIDATE_RS}: no const CHECK_TYPES"));
+    let body = &src[start..];
+    let body = &body[body.find('=').unwrap_or(0)..body.find("];").unwrap_or(body.len())];
+    let quoted: Vec<String> = body
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    assert!(
+        !quoted.is_empty() && quoted.len().is_multiple_of(2),
+        "{VALIDATE_RS}: cannot read CHECK_TYPES' (type, field) pairs from {body:?}"
+    );
+    quoted
+        .chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect()
+}
+
+/// Runs `code` (PHP, braced namespaces) with Carpd.php loaded on stubs of the framework
+/// classes it names; one output line per result.
+fn php_with_carpd_model(code: &str, args: &[&str]) -> Vec<String> {
+    require_php();
+    let script = format!(
+        "namespace OPNsense\\Base {{ class BaseModel {{}} \
+         class ApiMutableModelControllerBase {{ public $request; }} }}\n\
+         namespace OPNsense\\Base\\Messages {{ class Message {{}} }}\n\
+         namespace {{\n\
+         if (!function_exists('gettext')) {{ function gettext($s) {{ return $s; }} }}\n\
+         require $argv[1];\n\
+         {code}\n\
+         }}"
+    );
+    let o = Command::new("php")
+        .arg("-r")
+        .arg(&script)
+        .arg("--")
+        .arg(root().join(CARPD_PHP))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run php: {e}"));
+    assert!(
+        o.status.success(),
+        "php with {CARPD_PHP} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The model offers exactly the general settings and check fields carpd reads, each name one
+/// carpd's config code uses, and the check types are carpd's.
+#[test]
+fn model_declares_the_general_settings_and_checks_carpd_reads() {
+    let model = xml(MODEL_XML);
+    let mut problems = Vec::new();
+    let config_src: String = files("src/config", ".rs").iter().map(|f| read(f)).collect();
+
+    let general: Vec<&str> = model_leaves(&model, "general")
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    let wanted: Vec<&str> = GENERAL_PLUGIN_FIELDS
+        .iter()
+        .chain(GENERAL_CARPD_FIELDS)
+        .copied()
+        .collect();
+    if general != wanted {
+        problems.push(format!(
+            "{MODEL_XML}: general has the fields {general:?}; expected the plugin's {GENERAL_PLUGIN_FIELDS:?} \
+             and carpd's {GENERAL_CARPD_FIELDS:?}"
+        ));
+    }
+    let checks = model_fields(model.child("items").unwrap());
+    match checks.get(CHECKS_PATH) {
+        Some(a) if a.attr("type") == Some("ArrayField") => {}
+        _ => problems.push(format!(
+            "{MODEL_XML}: no <checks><check type=\"ArrayField\"> (carpd reads several <check uuid=…>)"
+        )),
+    }
+    let check: Vec<&str> = model_leaves(&model, CHECKS_PATH)
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    if check != CHECK_FIELDS {
+        problems.push(format!(
+            "{MODEL_XML}: checks.check has the fields {check:?}; carpd reads exactly {CHECK_FIELDS:?}"
+        ));
+    }
+    for name in GENERAL_CARPD_FIELDS.iter().chain(CHECK_FIELDS) {
+        if !config_src.contains(&format!("\"{name}\"")) {
+            problems.push(format!(
+                "src/config/ never names \"{name}\": the model and carpd's reader disagree"
+            ));
+        }
+    }
+    for tag in ["\"general\"", "\"checks\"", "\"check\""] {
+        if !read("src/config/reader.rs").contains(tag) {
+            problems.push(format!(
+                "src/config/reader.rs does not read <{}>",
+                tag.trim_matches('"')
+            ));
+        }
+    }
+
+    // The type's options are carpd's types, and the field each type uses is a check field.
+    let types = carpd_check_types();
+    let type_field = model_leaves(&model, CHECKS_PATH)
+        .into_iter()
+        .find(|f| f.name == "type");
+    let options: Vec<String> = type_field
+        .and_then(|f| f.child("OptionValues"))
+        .map_or(Vec::new(), |o| {
+            o.children.iter().map(|c| c.name.clone()).collect()
+        });
+    let carpd_types: Vec<String> = types.iter().map(|(t, _)| t.clone()).collect();
+    if options != carpd_types {
+        problems.push(format!(
+            "{MODEL_XML}: checks.check.type offers {options:?}; carpd knows exactly {carpd_types:?}"
+        ));
+    }
+    for (t, field) in &types {
+        if !CHECK_FIELDS.contains(&field.as_str()) {
+            problems.push(format!(
+                "{VALIDATE_RS}: a {t} check uses <{field}>, which the model does not have"
+            ));
+        }
+    }
+
+    // Version: checks and the new general fields arrived in 1.2.0 (default migration).
+    let v = model.text_of("version").unwrap_or_default();
+    if version(&v) < version("1.2.0") {
+        problems.push(format!(
+            "{MODEL_XML}: <version> {v}: the checks and carpd's general settings need 1.2.0 or later"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Each field's type, default, requiredness and range, as carpd reads it.
+#[test]
+fn general_and_check_fields_have_carpds_types_defaults_and_ranges() {
+    let model = xml(MODEL_XML);
+    let mut problems = Vec::new();
+    // (path, type, <Default>, <Required>, <MinimumValue>, <MaximumValue>)
+    type Want = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let wanted: &[Want] = &[
+        (
+            "general.startup_delay",
+            "IntegerField",
+            Some("0"),
+            "Y",
+            Some("0"),
+            Some("3600"),
+        ),
+        ("general.ready_command", "TextField", None, "N", None, None),
+        (
+            "general.ready_deadline",
+            "IntegerField",
+            Some("300"),
+            "Y",
+            Some("1"),
+            Some("86400"),
+        ),
+        (
+            "general.preempt_delay",
+            "IntegerField",
+            Some("0"),
+            "Y",
+            Some("0"),
+            Some("3600"),
+        ),
+        (
+            "general.announce_interval",
+            "IntegerField",
+            Some("0"),
+            "Y",
+            Some("0"),
+            Some("3600"),
+        ),
+        ("checks.check.name", "TextField", None, "Y", None, None),
+        (
+            "checks.check.type",
+            "OptionField",
+            Some("link"),
+            "Y",
+            None,
+            None,
+        ),
+        ("checks.check.interface", "TextField", None, "N", None, None),
+        ("checks.check.command", "TextField", None, "N", None, None),
+        ("checks.check.path", "TextField", None, "N", None, None),
+        ("checks.check.process", "TextField", None, "N", None, None),
+        (
+            "checks.check.interval",
+            "IntegerField",
+            Some("2"),
+            "Y",
+            Some("1"),
+            Some("3600"),
+        ),
+        // empty: the interval
+        (
+            "checks.check.timeout",
+            "IntegerField",
+            None,
+            "N",
+            Some("1"),
+            Some("3600"),
+        ),
+        (
+            "checks.check.rise",
+            "IntegerField",
+            Some("2"),
+            "Y",
+            Some("1"),
+            Some("100"),
+        ),
+        (
+            "checks.check.fall",
+            "IntegerField",
+            Some("2"),
+            "Y",
+            Some("1"),
+            Some("100"),
+        ),
+        // empty: 240; carpd refuses a weight on a fault check, so no <Default>
+        (
+            "checks.check.weight",
+            "IntegerField",
+            None,
+            "N",
+            Some("1"),
+            Some("1048576"),
+        ),
+        (
+            "checks.check.fault",
+            "BooleanField",
+            Some("0"),
+            "Y",
+            None,
+            None,
+        ),
+        ("checks.check.vhids", "TextField", None, "N", None, None),
+    ];
+    let fields = model_fields(model.child("items").unwrap());
+    for (path, ty, default, required, min, max) in wanted {
+        let Some(f) = fields.get(*path) else {
+            problems.push(format!("{MODEL_XML}: no field {path}"));
+            continue;
+        };
+        let at = format!("{MODEL_XML}:{}: {path}", f.line);
+        if f.attr("type") != Some(ty) {
+            problems.push(format!("{at} is a {:?}, expected {ty}", f.attr("type")));
+        }
+        for (tag, want) in [
+            ("Default", *default),
+            ("MinimumValue", *min),
+            ("MaximumValue", *max),
+        ] {
+            let got = f.text_of(tag);
+            if got.as_deref() != want {
+                problems.push(format!("{at}: <{tag}> is {got:?}, expected {want:?}"));
+            }
+        }
+        if f.text_of("Required").as_deref().unwrap_or("N") != *required {
+            problems.push(format!("{at}: <Required> should be {required}"));
+        }
+        if f.text_of("ValidationMessage").is_none_or(|m| m.is_empty()) && *ty != "BooleanField" {
+            problems.push(format!("{at}: no <ValidationMessage>"));
+        }
+    }
+    // One name per check (carpd: "check name ... is already used").
+    let unique = fields.get("checks.check.name").is_some_and(|f| {
+        f.child("Constraints").is_some_and(|c| {
+            c.children
+                .iter()
+                .any(|k| k.text_of("type").as_deref() == Some("UniqueConstraint"))
+        })
+    });
+    if !unique {
+        problems.push(format!(
+            "{MODEL_XML}: checks.check.name needs a UniqueConstraint: carpd refuses two checks of one name"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The general form edits every general setting (carpd's and the plugin's).
+#[test]
+fn general_form_edits_every_general_setting() {
+    let ids: BTreeSet<String> = xml(GENERAL_XML)
+        .children
+        .iter()
+        .filter(|f| f.name == "field")
+        .filter_map(|f| f.text_of("id"))
+        .filter(|id| id.starts_with("carpd.general."))
+        .collect();
+    let wanted: BTreeSet<String> = GENERAL_PLUGIN_FIELDS
+        .iter()
+        .chain(GENERAL_CARPD_FIELDS)
+        .map(|f| format!("carpd.general.{f}"))
+        .collect();
+    assert_eq!(ids, wanted, "{GENERAL_XML}: the general.* fields it edits");
+}
+
+#[test]
+fn settings_controller_serves_the_check_grid_through_the_base_methods() {
+    let mut problems = grid_controller_problems(&CHECK_GRID);
+    // add and set clear what the check's type and effect do not use (checkOverlay).
+    let settings = PhpClass::load(SETTINGS_PHP);
+    for (action, base, at) in [("addCheck", "addBase", 2), ("setCheck", "setBase", 3)] {
+        let Some(m) = settings
+            .methods
+            .iter()
+            .find(|m| m.name == format!("{action}Action"))
+        else {
+            continue; // reported above
+        };
+        let overlay = php_calls(&m.body, base)
+            .first()
+            .and_then(|(args, _)| args.get(at).cloned());
+        if overlay != Some(Arg::Other("$this->checkOverlay()".into())) {
+            problems.push(format!(
+                "{SETTINGS_PHP}:{}: {action}Action() does not pass $this->checkOverlay() as {base}'s overlay \
+                 (got {overlay:?}): fields of other check types would stay in config.xml",
+                m.line
+            ));
+        }
+    }
+    // What checkOverlay clears is run and fed to carpd in
+    // carpd_takes_the_model_defaults_and_a_check_of_each_type.
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The dialog edits every check field; each type's own field carries the style the page
+/// shows it by (check_type_<type>), weight and vhids the effect's.
+#[test]
+fn check_dialog_edits_every_field_and_shows_the_types_own() {
+    let dialog = CHECK_GRID.dialog();
+    let mut problems = dialog_id_problems(&CHECK_GRID);
+    let styles: BTreeMap<String, BTreeSet<String>> = xml(&dialog)
+        .children
+        .iter()
+        .filter(|f| f.name == "field")
+        .filter_map(|f| {
+            let id = f.text_of("id")?;
+            let style = f.text_of("style").unwrap_or_default();
+            Some((
+                id.trim_start_matches("check.").to_string(),
+                style.split_whitespace().map(str::to_string).collect(),
+            ))
+        })
+        .collect();
+    let types = carpd_check_types();
+    for (t, field) in &types {
+        let wanted: BTreeSet<String> = ["check_type".to_string(), format!("check_type_{t}")]
+            .into_iter()
+            .collect();
+        if styles.get(field) != Some(&wanted) {
+            problems.push(format!(
+                "{dialog}: check.{field} has the styles {:?}, expected {wanted:?} (the page shows it for {t} checks only)",
+                styles.get(field)
+            ));
+        }
+    }
+    for (field, style) in [
+        ("weight", "check_effect_demote"),
+        ("vhids", "check_effect_fault"),
+    ] {
+        if !styles.get(field).is_some_and(|s| s.contains(style)) {
+            problems.push(format!("{dialog}: check.{field} lacks the style {style}"));
+        }
+    }
+    let typed: BTreeSet<&str> = types.iter().map(|(_, f)| f.as_str()).collect();
+    for (field, s) in &styles {
+        if !typed.contains(field.as_str()) && s.iter().any(|c| c.starts_with("check_type")) {
+            problems.push(format!(
+                "{dialog}: check.{field} is no type's own field but has a check_type style"
+            ));
+        }
+    }
+    // The page toggles by those classes when the type or fault changes.
+    let view = read(INDEX_VOLT);
+    for needed in [
+        "$(\"#check\\\\.type, #check\\\\.fault\").change(",
+        "$(\".check_type\")",
+        "'check_type_' + type",
+        "$(\".check_effect_fault\")",
+        "$(\".check_effect_demote\")",
+    ] {
+        if !view.contains(needed) {
+            problems.push(format!("{INDEX_VOLT}: does not contain `{needed}`"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn check_grid_points_at_the_check_api() {
+    let problems = grid_view_problems(&CHECK_GRID);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Carpd.php's type → field map (what checkOverlay clears and performValidation requires) is
+/// carpd's CHECK_TYPES.
+#[test]
+fn model_class_knows_carpds_check_types() {
+    let got = php_with_carpd_model(
+        "foreach (\\OPNsense\\Carpd\\Carpd::CHECK_TYPE_FIELDS as $t => $f) { echo \"$t $f\\n\"; }",
+        &[],
+    );
+    let wanted: Vec<String> = carpd_check_types()
+        .iter()
+        .map(|(t, f)| format!("{t} {f}"))
+        .collect();
+    assert_eq!(
+        got, wanted,
+        "{CARPD_PHP}: CHECK_TYPE_FIELDS vs {VALIDATE_RS}: CHECK_TYPES"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 9b. what the GUI can save, read by the built carpd
+
+/// A finding of `carpd check`: severity (error, warning, note) and place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Finding {
+    severity: String,
+    place: String,
+    line: String,
+}
+
+/// One check entry as the GUI stores it: (leaf, value) in the model's order.
+type Leaves = Vec<(String, String)>;
+
+fn set(entry: &mut Leaves, name: &str, value: &str) {
+    match entry.iter_mut().find(|(n, _)| n == name) {
+        Some((_, v)) => *v = value.to_string(),
+        None => panic!("{name} is not a field of the entry {entry:?}"),
+    }
+}
+
+/// What a new entry holds: each field's <Default>, or empty.
+fn model_defaults(model: &Element, path: &str) -> Leaves {
+    model_leaves(model, path)
+        .iter()
+        .map(|f| (f.name.clone(), f.text_of("Default").unwrap_or_default()))
+        .collect()
+}
+
+/// Saves `entries` as addCheck/setCheck do: runs SettingsController::checkOverlay (on stubs
+/// of core's base class and request) with each entry posted as `check`, and sets the fields
+/// it returns, as addBase/setBase apply their overlay.
+fn apply_check_overlays(entries: &mut [Leaves]) {
+    let posts: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::Value::Object(
+                e.iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            )
+        })
+        .collect();
+    let code = "require $argv[2];\n\
+         class CarpdTestRequest { public $post = []; \
+         public function getPost($key) { return $this->post[$key] ?? null; } }\n\
+         $controller = new \\OPNsense\\Carpd\\Api\\SettingsController();\n\
+         $overlay = new ReflectionMethod($controller, 'checkOverlay');\n\
+         $overlay->setAccessible(true);\n\
+         foreach (json_decode($argv[3], true) as $post) {\n\
+         $controller->request = new CarpdTestRequest();\n\
+         $controller->request->post = ['check' => $post];\n\
+         echo json_encode((object)$overlay->invoke($controller)), \"\\n\";\n\
+         }";
+    let settings = root().join(SETTINGS_PHP).to_string_lossy().into_owned();
+    let posts = serde_json::Value::Array(posts).to_string();
+    let out = php_with_carpd_model(code, &[&settings, &posts]);
+    assert_eq!(out.len(), entries.len(), "checkOverlay printed {out:?}");
+    for (entry, line) in entries.iter_mut().zip(&out) {
+        let overlay: BTreeMap<String, String> = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("checkOverlay returned {line}: {e}"));
+        for (field, value) in overlay {
+            set(entry, &field, &value);
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn leaves_xml(entry: &Leaves, indent: &str) -> String {
+    entry
+        .iter()
+        .map(|(n, v)| {
+            if v.is_empty() {
+                format!("{indent}<{n}/>\n")
+            } else {
+                format!("{indent}<{n}>{}</{n}>\n", escape(v))
+            }
+        })
+        .collect()
+}
+
+/// tests/fixtures/config/opnsense-current.xml (CARP VHIDs 1 and 2) with `<OPNsense><carpd>`
+/// holding `general` and the checks (uuid, leaves) as OPNsense serializes the model.
+fn config_with(general: &Leaves, checks: &[(String, Leaves)]) -> String {
+    let base = read("tests/fixtures/config/opnsense-current.xml");
+    let mut section = String::from("  <OPNsense>\n    <carpd version=\"1.2.0\">\n");
+    section.push_str("      <general>\n");
+    section.push_str(&leaves_xml(general, "        "));
+    section.push_str("      </general>\n      <vhids/>\n      <checks>\n");
+    for (uuid, leaves) in checks {
+        section.push_str(&format!("        <check uuid=\"{uuid}\">\n"));
+        section.push_str(&leaves_xml(leaves, "          "));
+        section.push_str("        </check>\n");
+    }
+    section.push_str("      </checks>\n    </carpd>\n  </OPNsense>\n");
+    let end = base
+        .rfind("</opnsense>")
+        .expect("the fixture ends in </opnsense>");
+    format!("{}{section}{}", &base[..end], &base[end..])
+}
+
+/// Runs the built `carpd check --config` on `text`; its exit code and findings.
+fn carpd_check(label: &str, text: &str) -> (Option<i32>, Vec<Finding>, String) {
+    let path = std::env::temp_dir().join(format!(
+        "carpd-plugin-gui-{}-{label}.xml",
+        std::process::id()
+    ));
+    fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let o = Command::new(env!("CARGO_BIN_EXE_carpd"))
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .env_remove("CARPD_CONFIG")
+        .output()
+        .expect("run carpd check");
+    let _ = fs::remove_file(&path);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let findings = out
+        .lines()
+        .filter_map(|l| {
+            let (severity, rest) = l.split_once(": ")?;
+            if !matches!(severity, "error" | "warning" | "note") {
+                return None;
+            }
+            let place = rest.split(" (line ").next()?.to_string();
+            Some(Finding {
+                severity: severity.to_string(),
+                place,
+                line: l.to_string(),
+            })
+        })
+        .collect();
+    let all = format!("{out}{}", String::from_utf8_lossy(&o.stderr));
+    (o.status.code(), findings, all)
+}
+
+fn check_place(uuid: &str, field: &str) -> String {
+    format!("OPNsense/carpd/checks/check[uuid={uuid}]/{field}")
+}
+
+fn uuid(i: usize) -> String {
+    format!("6f2c0000-0000-4000-8000-{i:012}")
+}
+
+/// carpd's findings about its own section.
+fn carpd_findings(findings: &[Finding]) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|f| f.place.starts_with("OPNsense/carpd"))
+        .collect()
+}
+
+/// A configuration made of the model's defaults plus one check of each type (filled in as an
+/// admin who tried every type would leave it, then cleared as the controller does) is one
+/// carpd takes without a word.
+#[test]
+fn carpd_takes_the_model_defaults_and_a_check_of_each_type() {
+    let model = xml(MODEL_XML);
+    let general = model_defaults(&model, "general");
+    let mut checks = Vec::new();
+    // (name, type, fault, vhids)
+    let samples = [
+        ("uplink", "link", "0", ""),
+        ("web:8080", "command", "0", ""),
+        ("demotion.file", "file", "0", ""),
+        ("sshd", "process", "0", ""),
+        ("wan-fault", "link", "1", "1,2"),
+        ("fault_all", "command", "1", ""),
+    ];
+    for (i, (name, t, fault, vhids)) in samples.iter().enumerate() {
+        let mut e = model_defaults(&model, CHECKS_PATH);
+        set(&mut e, "name", name);
+        set(&mut e, "type", t);
+        set(&mut e, "interface", "igb0");
+        set(&mut e, "command", "/bin/sh -c 'exit 0'");
+        set(&mut e, "path", "/var/run/carpd-demotion");
+        set(&mut e, "process", "sshd");
+        set(&mut e, "weight", "500");
+        set(&mut e, "fault", fault);
+        // a fault check keeps its sample; any other is cleared by the overlay
+        set(&mut e, "vhids", if *fault == "1" { vhids } else { "1" });
+        checks.push((uuid(i), e));
+    }
+    let mut entries: Vec<Leaves> = checks.iter().map(|(_, e)| e.clone()).collect();
+    apply_check_overlays(&mut entries);
+    for ((_, e), cleared) in checks.iter_mut().zip(entries) {
+        *e = cleared;
+    }
+    // The defaults alone, then with the checks and a ready command.
+    let (code, findings, out) = carpd_check("defaults", &config_with(&general, &[]));
+    assert_eq!(code, Some(0), "carpd refuses the model's defaults:\n{out}");
+    assert!(
+        carpd_findings(&findings).is_empty(),
+        "carpd comments on the model's defaults:\n{out}"
+    );
+    let mut with_command = general.clone();
+    set(&mut with_command, "ready_command", "/bin/sh -c 'exit 0'");
+    let (code, findings, out) = carpd_check("checks", &config_with(&with_command, &checks));
+    assert_eq!(
+        code,
+        Some(0),
+        "carpd refuses what the GUI saves:\n{out}\nchecks: {checks:?}"
+    );
+    assert!(
+        carpd_findings(&findings).is_empty(),
+        "carpd comments on what the GUI saves:\n{out}"
+    );
+}
+
+/// The model's IntegerField and BooleanField bounds are carpd's: carpd takes every field at
+/// its <MinimumValue> and <MaximumValue> and refuses each one just outside.
+#[test]
+fn model_ranges_are_carpds() {
+    let model = xml(MODEL_XML);
+    let bounded = |path: &str| -> Vec<(String, Option<u32>, Option<u32>)> {
+        model_leaves(&model, path)
+            .iter()
+            .filter_map(|f| match f.attr("type") {
+                Some("IntegerField") => {
+                    let bound = |t: &str| f.text_of(t).and_then(|b| b.parse::<u32>().ok());
+                    Some((f.name.clone(), bound("MinimumValue"), bound("MaximumValue")))
+                }
+                Some("BooleanField") => Some((f.name.clone(), Some(0), Some(1))),
+                _ => None,
+            })
+            .collect()
+    };
+    let general_bounds = bounded("general");
+    let check_bounds = bounded(CHECKS_PATH);
+    // carpd's fields only: the plugin's are not carpd's to check.
+    let general_bounds: Vec<_> = general_bounds
+        .into_iter()
+        .filter(|(n, _, _)| GENERAL_CARPD_FIELDS.contains(&n.as_str()))
+        .collect();
+    for (n, lo, hi) in general_bounds.iter().chain(&check_bounds) {
+        assert!(
+            lo.is_some() && hi.is_some(),
+            "{MODEL_XML}: {n} needs <MinimumValue> and <MaximumValue>"
+        );
+    }
+    let base_general = model_defaults(&model, "general");
+    let base_check = |name: &str| {
+        let mut e = model_defaults(&model, CHECKS_PATH);
+        set(&mut e, "name", name);
+        set(&mut e, "interface", "igb0");
+        e
+    };
+    // A value per field from `pick(lo, hi)`; fault stays 0 so that weight counts.
+    let build = |pick: &dyn Fn(u32, u32) -> Option<String>| -> (Leaves, Leaves) {
+        let mut g = base_general.clone();
+        for (n, lo, hi) in &general_bounds {
+            if let Some(v) = pick(lo.unwrap(), hi.unwrap()) {
+                set(&mut g, n, &v);
+            }
+        }
+        let mut c = base_check("bounds");
+        for (n, lo, hi) in &check_bounds {
+            if n == "fault" {
+                continue;
+            }
+            if let Some(v) = pick(lo.unwrap(), hi.unwrap()) {
+                set(&mut c, n, &v);
+            }
+        }
+        (g, c)
+    };
+    let mut problems = Vec::new();
+    for (label, pick) in [
+        (
+            "min",
+            &(|lo: u32, _| Some(lo.to_string())) as &dyn Fn(u32, u32) -> Option<String>,
+        ),
+        ("max", &|_, hi: u32| Some(hi.to_string())),
+    ] {
+        let (g, c) = build(pick);
+        let mut fault = base_check("fault");
+        set(&mut fault, "fault", if label == "min" { "0" } else { "1" });
+        let (code, findings, out) =
+            carpd_check(label, &config_with(&g, &[(uuid(1), c), (uuid(2), fault)]));
+        if code != Some(0) || !carpd_findings(&findings).is_empty() {
+            problems.push(format!(
+                "every field at its model <{}>: carpd says\n{out}",
+                if label == "min" {
+                    "MinimumValue"
+                } else {
+                    "MaximumValue"
+                }
+            ));
+        }
+    }
+    for (label, pick) in [
+        (
+            "below",
+            &(|lo: u32, _| {
+                Some(
+                    lo.checked_sub(1)
+                        .map_or("-1".to_string(), |v| v.to_string()),
+                )
+            }) as &dyn Fn(u32, u32) -> Option<String>,
+        ),
+        ("above", &|_, hi: u32| Some((u64::from(hi) + 1).to_string())),
+    ] {
+        let (g, c) = build(pick);
+        let mut fault = base_check("fault");
+        set(
+            &mut fault,
+            "fault",
+            if label == "below" { "-1" } else { "2" },
+        );
+        let (code, findings, out) =
+            carpd_check(label, &config_with(&g, &[(uuid(1), c), (uuid(2), fault)]));
+        if code != Some(1) {
+            problems.push(format!(
+                "fields {label} the model's range: carpd exits {code:?}\n{out}"
+            ));
+        }
+        let errors: BTreeSet<&str> = findings
+            .iter()
+            .filter(|f| f.severity == "error")
+            .map(|f| f.place.as_str())
+            .collect();
+        let mut wanted: Vec<String> = general_bounds
+            .iter()
+            .map(|(n, _, _)| format!("OPNsense/carpd/general/{n}"))
+            .collect();
+        wanted.extend(
+            check_bounds
+                .iter()
+                .filter(|(n, _, _)| n != "fault")
+                .map(|(n, _, _)| check_place(&uuid(1), n)),
+        );
+        wanted.push(check_place(&uuid(2), "fault"));
+        for w in &wanted {
+            if !errors.contains(w.as_str()) {
+                problems.push(format!(
+                    "{w} {label} the model's range: carpd does not refuse it\n{out}"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The TextFields' masks (core's Regex validator: preg_match, whole value) accept what carpd
+/// takes and refuse what it refuses, on samples at the edges; Carpd.php's command check
+/// refuses the programs carpd refuses.
+#[test]
+fn model_masks_and_command_check_agree_with_carpd() {
+    require_php();
+    let model = xml(MODEL_XML);
+    let masks: BTreeMap<String, String> = model_leaves(&model, CHECKS_PATH)
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), f.text_of("Mask")?)))
+        .collect();
+    let long = |n: usize| "x".repeat(n);
+    // (field, sample, carpd and the mask take it)
+    let samples: Vec<(&str, String, bool)> = vec![
+        ("name", "up".into(), true),
+        ("name", "a:b.c-d_E9".into(), true),
+        ("name", long(48), true),
+        ("name", long(49), false),
+        ("name", "bad name".into(), false),
+        ("name", "a/b".into(), false),
+        ("name", "ümlaut".into(), false),
+        ("interface", "igb0".into(), true),
+        ("interface", "vlan0.100".into(), true),
+        ("interface", long(15), true),
+        ("interface", long(16), false),
+        ("interface", ".".into(), false),
+        ("interface", "..".into(), false),
+        ("interface", "a:b".into(), false),
+        ("interface", "a/b".into(), false),
+        ("interface", "a b".into(), false),
+        ("path", "/var/run/carpd-demotion".into(), true),
+        ("path", "relative/file".into(), false),
+        ("process", "sshd".into(), true),
+        ("process", "php-fpm".into(), true),
+        ("process", long(32), true),
+        ("process", long(33), false),
+        ("process", "a/b".into(), false),
+        ("process", "a b".into(), false),
+        ("vhids", "1".into(), true),
+        ("vhids", "2,1".into(), true),
+        ("vhids", "0".into(), false),
+        ("vhids", "256".into(), false),
+        ("vhids", "1;2".into(), false),
+    ];
+    let type_of = |field: &str| match field {
+        "interface" => "link",
+        "path" => "file",
+        "process" | "name" | "vhids" => "process",
+        other => panic!("no sample type for {other}"),
+    };
+
+    // The masks, through PHP's preg_match as core's Regex validator runs it.
+    let mut args: Vec<String> = Vec::new();
+    for (field, sample, _) in &samples {
+        let mask = masks
+            .get(*field)
+            .unwrap_or_else(|| panic!("{MODEL_XML}: checks.check.{field} has no <Mask>"));
+        args.push(mask.clone());
+        args.push(sample.clone());
+    }
+    require_php();
+    let o = Command::new("php")
+        .arg("-r")
+        .arg(
+            "for ($i = 1; $i < count($argv); $i += 2) { \
+             echo (preg_match($argv[$i], $argv[$i + 1], $m) === 1 && $m[0] == $argv[$i + 1]) ? '1' : '0', \"\\n\"; }",
+        )
+        .arg("--")
+        .args(&args)
+        .output()
+        .expect("run php");
+    let verdicts: Vec<bool> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l == "1")
+        .collect();
+    assert_eq!(
+        verdicts.len(),
+        samples.len(),
+        "php: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // carpd, one check per sample.
+    let mut checks = Vec::new();
+    for (i, (field, sample, _)) in samples.iter().enumerate() {
+        let mut e = model_defaults(&model, CHECKS_PATH);
+        set(&mut e, "name", &format!("sample{i}"));
+        set(&mut e, "type", type_of(field));
+        set(&mut e, "process", "sshd");
+        if *field == "vhids" {
+            set(&mut e, "fault", "1");
+        }
+        set(&mut e, field, sample);
+        checks.push((uuid(i), e));
+    }
+    let general = model_defaults(&model, "general");
+    let (_, findings, out) = carpd_check("masks", &config_with(&general, &checks));
+
+    let mut problems = Vec::new();
+    for (i, (field, sample, ok)) in samples.iter().enumerate() {
+        let place = check_place(&uuid(i), field);
+        let refused = findings
+            .iter()
+            .any(|f| f.severity == "error" && f.place == place);
+        let mask = &masks[*field];
+        if verdicts[i] != *ok {
+            problems.push(format!(
+                "{MODEL_XML}: checks.check.{field} <Mask>{mask}</Mask> {} {sample:?}",
+                if verdicts[i] { "accepts" } else { "refuses" }
+            ));
+        }
+        if refused == *ok {
+            problems.push(format!(
+                "carpd {} <{field}>{sample:?}</{field}>, expected otherwise",
+                if refused { "refuses" } else { "takes" }
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        problems.push(format!("carpd check said:\n{out}"));
+    }
+
+    // Carpd::commandProblem vs carpd's command_problem, on absolute programs.
+    let not_executable = root().join("Cargo.toml").to_string_lossy().into_owned();
+    let tmp = std::env::temp_dir().to_string_lossy().into_owned();
+    let commands: Vec<(String, bool)> = vec![
+        ("/bin/sh -c 'exit 0'".into(), true),
+        ("true".into(), true),
+        ("FOO=1 /no/such/program".into(), true),
+        ("/no/such/program --flag".into(), false),
+        (tmp, false),
+        (not_executable, false),
+    ];
+    let args: Vec<&str> = commands.iter().map(|(c, _)| c.as_str()).collect();
+    let php = php_with_carpd_model(
+        "for ($i = 2; $i < count($argv); $i++) { \
+         echo \\OPNsense\\Carpd\\Carpd::commandProblem($argv[$i]) === null ? 'ok' : 'refused', \"\\n\"; }",
+        &args,
+    );
+    let mut command_checks = Vec::new();
+    for (i, (command, _)) in commands.iter().enumerate() {
+        let mut e = model_defaults(&model, CHECKS_PATH);
+        set(&mut e, "name", &format!("command{i}"));
+        set(&mut e, "type", "command");
+        set(&mut e, "command", command);
+        command_checks.push((uuid(i), e));
+    }
+    let (_, findings, out) = carpd_check("commands", &config_with(&general, &command_checks));
+    for (i, (command, ok)) in commands.iter().enumerate() {
+        let refused = findings
+            .iter()
+            .any(|f| f.severity == "error" && f.place == check_place(&uuid(i), "command"));
+        if php.get(i).map(String::as_str) != Some(if *ok { "ok" } else { "refused" }) {
+            problems.push(format!(
+                "{CARPD_PHP}: commandProblem({command:?}) says {:?}, expected {}",
+                php.get(i),
+                if *ok { "ok" } else { "refused" }
+            ));
+        }
+        if refused == *ok {
+            problems.push(format!(
+                "carpd {} the command {command:?}, expected otherwise\n{out}",
+                if refused { "refuses" } else { "takes" }
+            ));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

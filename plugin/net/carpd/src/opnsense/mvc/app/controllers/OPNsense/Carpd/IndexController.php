@@ -34,14 +34,17 @@ namespace OPNsense\Carpd;
 class IndexController extends \OPNsense\Base\IndexController
 {
     /**
-     * Settings: /ui/carpd/ (tabs: the general form, and the grid of protocol settings per
-     * VHID with its edit dialog, as core's Syslog IndexController sets up its destinations).
+     * Settings: /ui/carpd/ (tabs: the general form, the grid of protocol settings per VHID
+     * and the grid of tracked checks, each with its edit dialog, as core's Syslog
+     * IndexController sets up its destinations).
      */
     public function indexAction()
     {
         $this->view->generalForm = $this->getForm('general');
         $this->view->formDialogVhid = $this->getForm('dialogVhid');
         $this->view->formGridVhid = $this->getFormGrid('dialogVhid', 'grid_vhids');
+        $this->view->formDialogCheck = $this->getForm('dialogCheck');
+        $this->view->formGridCheck = $this->getFormGrid('dialogCheck', 'grid_checks');
         $this->view->pick('OPNsense/Carpd/index');
     }
 

@@ -25,10 +25,12 @@
  #}
 
 {#
- # Tabs as in core's views/OPNsense/Syslog/index.volt: the general form, and the grid of
- # protocol settings per VHID (vhids.vhid) with its edit dialog (forms/dialogVhid.xml). The
- # grid saves each entry at once; Apply saves the general form, then reconfigures carpd, which
- # reloads config.xml with both.
+ # Tabs as in core's views/OPNsense/Syslog/index.volt: the general form, the grid of protocol
+ # settings per VHID (vhids.vhid) with its edit dialog (forms/dialogVhid.xml), and the grid of
+ # tracked checks (checks.check, forms/dialogCheck.xml). The grids save each entry at once;
+ # Apply saves the general form, then reconfigures carpd, which reloads config.xml with all.
+ # The check dialog shows only the fields of the selected type and effect (the fields' styles
+ # check_type_<type> and check_effect_<demote|fault>), as Syslog does for its transports.
  #}
 <script>
     $(document).ready(function () {
@@ -45,6 +47,26 @@
             add: '/api/carpd/settings/add_vhid/',
             del: '/api/carpd/settings/del_vhid/'
         });
+
+        $("#{{ formGridCheck['table_id'] }}").UIBootgrid({
+            search: '/api/carpd/settings/search_check',
+            get: '/api/carpd/settings/get_check/',
+            set: '/api/carpd/settings/set_check/',
+            add: '/api/carpd/settings/add_check/',
+            del: '/api/carpd/settings/del_check/'
+        });
+
+        /* one row per field of the selected check type; weight only where carpd uses it */
+        function showCheckFields() {
+            const type = String($("#check\\.type").val() || '');
+            const fault = $("#check\\.fault").is(':checked');
+            $(".check_type").each(function () {
+                $(this).closest('tr').toggle($(this).hasClass('check_type_' + type));
+            });
+            $(".check_effect_fault").closest('tr').toggle(fault);
+            $(".check_effect_demote").closest('tr').toggle(!fault && type !== 'file');
+        }
+        $("#check\\.type, #check\\.fault").change(showCheckFields);
 
         /* Apply: save the form first, then reconfigure (template reload, then reload or start) */
         $('#reconfigureAct').SimpleActionButton({
@@ -64,6 +86,7 @@
 <ul class="nav nav-tabs" data-tabs="tabs" id="maintabs">
     <li class="active"><a data-toggle="tab" id="general" href="#tab_general">{{ lang._('General') }}</a></li>
     <li><a data-toggle="tab" id="vhids" href="#tab_vhids">{{ lang._('Protocol per VHID') }}</a></li>
+    <li><a data-toggle="tab" id="checks" href="#tab_checks">{{ lang._('Checks') }}</a></li>
 </ul>
 <div class="tab-content content-box">
     <div id="tab_general" class="tab-pane fade in active">
@@ -75,8 +98,15 @@
             {{ lang._('A VHID without an entry here speaks CARP, with the advbase and advskew of its virtual IP. Leave the priority empty on an HA pair that synchronizes its configuration: carpd then derives it from advskew, which the synchronization raises by 100 on the backup.') }}
         </div>
     </div>
+    <div id="tab_checks" class="tab-pane fade in">
+        {{ partial('layout_partials/base_bootgrid_table', formGridCheck) }}
+        <div class="alert alert-info" role="alert" style="margin: 10px;">
+            {{ lang._('carpd runs each check on its own. While a check fails, carpd demotes every VHID of this node by its weight, so that a healthier peer becomes MASTER; a fault check instead puts its VHIDs into INIT. The node returns to normal once the check succeeds again. System: High Availability copies the checks to the backup, which runs them too: the interface devices and programs they name must exist there.') }}
+        </div>
+    </div>
 </div>
 
 {{ partial('layout_partials/base_apply_button', {'data_endpoint': '/api/carpd/service/reconfigure', 'data_service_widget': 'carpd'}) }}
 
 {{ partial('layout_partials/base_dialog', ['fields': formDialogVhid, 'id': formGridVhid['edit_dialog_id'], 'label': lang._('Edit protocol settings of a VHID')]) }}
+{{ partial('layout_partials/base_dialog', ['fields': formDialogCheck, 'id': formGridCheck['edit_dialog_id'], 'label': lang._('Edit check')]) }}

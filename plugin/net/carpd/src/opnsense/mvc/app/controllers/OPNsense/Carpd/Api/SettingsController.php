@@ -29,13 +29,16 @@
 namespace OPNsense\Carpd\Api;
 
 use OPNsense\Base\ApiMutableModelControllerBase;
+use OPNsense\Carpd\Carpd;
 
 /**
  * /api/carpd/settings/get and /api/carpd/settings/set on the carpd model, and the grid of
  * per-VHID protocol settings (vhids.vhid): search_vhid, get_vhid, add_vhid, set_vhid and
  * del_vhid, as core's Syslog settings do for its destinations
  * (opnsense/core src/opnsense/mvc/app/controllers/OPNsense/Syslog/Api/SettingsController.php).
- * The dialog's fields are vhid.<field> (forms/dialogVhid.xml); changes reach carpd on Apply
+ * The dialog's fields are vhid.<field> (forms/dialogVhid.xml). The grid of tracked checks
+ * (checks.check) likewise: search_check, get_check, add_check, set_check and del_check, with
+ * the fields check.<field> (forms/dialogCheck.xml). Changes reach carpd on Apply
  * (/api/carpd/service/reconfigure).
  */
 class SettingsController extends ApiMutableModelControllerBase
@@ -90,5 +93,84 @@ class SettingsController extends ApiMutableModelControllerBase
     public function delVhidAction($uuid)
     {
         return $this->delBase('vhids.vhid', $uuid);
+    }
+
+    /**
+     * What a posted check's type and effect do not use, cleared on save (carpd warns about a
+     * field of another type, about vhids without fault and a weight on a file check, and
+     * refuses a weight on a fault check). The dialog hides these fields.
+     * @return array field => '' for addBase/setBase's overlay
+     */
+    private function checkOverlay()
+    {
+        $post = $this->request->getPost('check');
+        $post = is_array($post) ? $post : [];
+        $type = (string)($post['type'] ?? '');
+        $fault = (string)($post['fault'] ?? '0') === '1';
+        $overlay = [];
+        foreach (Carpd::CHECK_TYPE_FIELDS as $check_type => $field) {
+            if ($check_type !== $type) {
+                $overlay[$field] = '';
+            }
+        }
+        if ($fault || $type === 'file') {
+            $overlay['weight'] = '';
+        }
+        if (!$fault) {
+            $overlay['vhids'] = '';
+        }
+        return $overlay;
+    }
+
+    /**
+     * The checks grid's rows (the type column shows the option's description).
+     * @return array
+     */
+    public function searchCheckAction()
+    {
+        return $this->searchBase(
+            'checks.check',
+            [
+                'name', 'type', 'interface', 'command', 'path', 'process', 'interval', 'timeout',
+                'rise', 'fall', 'fault', 'weight', 'vhids'
+            ],
+            'name'
+        );
+    }
+
+    /**
+     * One check, or the defaults for a new one.
+     * @param string|null $uuid
+     * @return array
+     */
+    public function getCheckAction($uuid = null)
+    {
+        return $this->getBase('check', 'checks.check', $uuid);
+    }
+
+    /**
+     * @return array save result and validation messages
+     */
+    public function addCheckAction()
+    {
+        return $this->addBase('check', 'checks.check', $this->checkOverlay());
+    }
+
+    /**
+     * @param string $uuid
+     * @return array save result and validation messages
+     */
+    public function setCheckAction($uuid)
+    {
+        return $this->setBase('check', 'checks.check', $uuid, $this->checkOverlay());
+    }
+
+    /**
+     * @param string $uuid one uuid, or several separated by commas
+     * @return array
+     */
+    public function delCheckAction($uuid)
+    {
+        return $this->delBase('checks.check', $uuid);
     }
 }
