@@ -160,6 +160,8 @@ fn package_installs_checks_upgrades_removes_and_purges() {
         ("/usr/sbin/carpd", 0o755),
         ("/usr/share/carpd/hooks/defguard-gateway", 0o755),
         ("/usr/share/carpd/hooks/log-transition", 0o755),
+        ("/usr/share/carpd/hooks/follow-vhid", 0o755),
+        ("/etc/carpd/follow.d/follow-vhid.conf.sample", 0o644),
         ("/usr/share/carpd/hooks/TEMPLATE", 0o644),
         ("/etc/carpd/config.xml.example", 0o644),
         ("/etc/carpd/defguard-gateway.conf.sample", 0o644),

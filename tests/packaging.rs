@@ -91,9 +91,11 @@ const SHELL_FILES: &[&str] = &[
     "rc.d/carpd",
     "port/files/carpd.in",
     "actions/defguard-gateway",
+    "actions/follow-vhid",
     "actions/log-transition",
     "actions/TEMPLATE",
     "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway",
+    "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-follow-vhid",
     "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-carpd",
     "plugin/net/carpd/src/opnsense/scripts/OPNsense/Carpd/sync",
     "scripts/stage-install",
@@ -125,9 +127,11 @@ fn shell_files_parse_and_pass_shellcheck() {
     for rel in [
         "rc.d/carpd",
         "actions/defguard-gateway",
+        "actions/follow-vhid",
         "actions/log-transition",
         "actions/TEMPLATE",
         "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway",
+        "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-follow-vhid",
         "plugin/net/carpd/src/etc/rc.syshook.d/carp/50-carpd",
         "plugin/net/carpd/src/opnsense/scripts/OPNsense/Carpd/sync",
         "scripts/stage-install",
@@ -149,6 +153,11 @@ fn plugin_hook_is_the_shipped_action() {
         read("plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway"),
         read("actions/defguard-gateway"),
         "run: cp actions/defguard-gateway plugin/net/carpd/src/etc/rc.syshook.d/carp/50-defguard-gateway"
+    );
+    assert_eq!(
+        read("plugin/net/carpd/src/etc/rc.syshook.d/carp/50-follow-vhid"),
+        read("actions/follow-vhid"),
+        "run: cp actions/follow-vhid plugin/net/carpd/src/etc/rc.syshook.d/carp/50-follow-vhid"
     );
     assert_eq!(
         read("port/files/carpd.in"),
@@ -250,7 +259,7 @@ echo json_encode(['services' => carpd_services(), 'syslog' => carpd_syslog(),
     }
     assert_eq!(
         with["syslog"]["carpd"]["facility"],
-        serde_json::json!(["carpd", "carpd-hook"])
+        serde_json::json!(["carpd", "carpd-hook", "carpd-follow"])
     );
     assert_eq!(with["sync"][0]["section"], "OPNsense.carpd");
     let without =
@@ -387,6 +396,9 @@ fn plist_entries() -> BTreeSet<String> {
         }
         let entry = if let Some(rest) = line.strip_prefix("@sample ") {
             rest.split_whitespace().next().unwrap().to_string()
+        } else if line.starts_with("@dir ") {
+            // Kept even when empty (the followers' directory); not a file.
+            continue;
         } else if line.starts_with('@') {
             panic!("pkg-plist keyword the test does not know: {line}");
         } else {
@@ -456,7 +468,7 @@ fn pkg_plist_equals_staged_install() {
     );
 
     // The staged files are the real thing: actions executable, man page roff, completions.
-    for hook in ["defguard-gateway", "log-transition"] {
+    for hook in ["defguard-gateway", "follow-vhid", "log-transition"] {
         let mode = staged[&format!("share/carpd/hooks/{hook}")];
         assert_eq!(mode & 0o555, 0o555, "{hook} mode {mode:o}");
         assert_eq!(
@@ -490,10 +502,12 @@ fn pkg_plist_equals_staged_install() {
 // ---------------------------------------------------------------------------------------
 // transition actions against recording stand-ins
 
-/// A PATH with stand-ins for ifconfig, service and logger that append one line per call
-/// (`name<TAB>arg<TAB>arg...`) to a record file. Their exit codes come from the environment:
-/// STANDIN_IF_EXISTS for `ifconfig <if>` alone, STANDIN_IFCONFIG_RC for changes,
-/// STANDIN_RUNNING for `service <name> status`.
+/// A PATH with stand-ins for ifconfig, service and logger (and Linux's ip and systemctl) that
+/// append one line per call (`name<TAB>arg<TAB>arg...`) to a record file. Their exit codes
+/// come from the environment: STANDIN_IF_EXISTS for `ifconfig <if>` (`ip -o link show dev
+/// <if>`) alone, STANDIN_IFCONFIG_RC for changes, STANDIN_RUNNING for `service <name>
+/// status|onestatus` (`systemctl is-active`). With STANDIN_IF_FLAGS set, the interface query
+/// prints those flags the way ifconfig and ip do (`<UP,RUNNING>`).
 struct Bench {
     dir: TempDir,
 }
@@ -504,6 +518,7 @@ impl Bench {
         let bin = dir.path().join("bin");
         fs::create_dir(&bin).unwrap();
         let record = dir.path().join("record");
+        let flags = "[ -z \"${STANDIN_IF_FLAGS:-}\" ] || echo \"x0: flags=8843<$STANDIN_IF_FLAGS> mtu 1500\"; ";
         let rec = format!(
             "{{ printf '%s' \"${{0##*/}}\"; for a in \"$@\"; do printf '\\t%s' \"$a\"; done; printf '\\n'; }} >> '{}'\n",
             record.display()
@@ -511,13 +526,25 @@ impl Bench {
         write_exec(
             &bin.join("ifconfig"),
             &format!(
-                "#!/bin/sh\n{rec}if [ \"$#\" -eq 1 ]; then exit \"${{STANDIN_IF_EXISTS:-0}}\"; fi\nexit \"${{STANDIN_IFCONFIG_RC:-0}}\"\n"
+                "#!/bin/sh\n{rec}if [ \"$#\" -eq 1 ]; then {flags}exit \"${{STANDIN_IF_EXISTS:-0}}\"; fi\nexit \"${{STANDIN_IFCONFIG_RC:-0}}\"\n"
+            ),
+        );
+        write_exec(
+            &bin.join("ip"),
+            &format!(
+                "#!/bin/sh\n{rec}if [ \"$1 $2 $3\" = '-o link show' ]; then {flags}exit \"${{STANDIN_IF_EXISTS:-0}}\"; fi\nexit \"${{STANDIN_IFCONFIG_RC:-0}}\"\n"
+            ),
+        );
+        write_exec(
+            &bin.join("systemctl"),
+            &format!(
+                "#!/bin/sh\n{rec}if [ \"$1\" = is-active ]; then exit \"${{STANDIN_RUNNING:-1}}\"; fi\nexit \"${{STANDIN_SERVICE_RC:-0}}\"\n"
             ),
         );
         write_exec(
             &bin.join("service"),
             &format!(
-                "#!/bin/sh\n{rec}if [ \"$2\" = status ]; then exit \"${{STANDIN_RUNNING:-1}}\"; fi\nexit 0\n"
+                "#!/bin/sh\n{rec}case $2 in status | onestatus) exit \"${{STANDIN_RUNNING:-1}}\" ;; esac\nexit \"${{STANDIN_SERVICE_RC:-0}}\"\n"
             ),
         );
         write_exec(&bin.join("logger"), &format!("#!/bin/sh\n{rec}exit 0\n"));
@@ -528,6 +555,52 @@ impl Bench {
         let p = self.dir.path().join("defguard-gateway.conf");
         fs::write(&p, text).unwrap();
         p
+    }
+
+    /// Writes one follower file of follow-vhid (the follow.d directory is created on demand).
+    fn follower(&self, name: &str, text: &str) -> PathBuf {
+        let dir = self.dir.path().join("follow.d");
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        fs::write(&p, text).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        p
+    }
+
+    /// Removes every follower file.
+    fn no_followers(&self) {
+        let _ = fs::remove_dir_all(self.dir.path().join("follow.d"));
+    }
+
+    /// A recording `carpd` on PATH: `show --vip $FAKE_VIP_UUID` prints $FAKE_VIP_GROUP (any
+    /// other uuid: exit 1); `is-master` exits $FAKE_IS_MASTER_RC and, with `--all`, prints
+    /// $FAKE_ALL (`<vhid>@<dev> <STATE>` lines, as `--verbose` does).
+    fn fake_carpd(&self) {
+        let record = self.dir.path().join("record");
+        write_exec(
+            &self.dir.path().join("bin/carpd"),
+            &format!(
+                r#"#!/bin/sh
+{{ printf '%s' "${{0##*/}}"; for a in "$@"; do printf '	%s' "$a"; done; printf '
+'; }} >> '{}'
+case $1 in
+show) [ "$3" = "${{FAKE_VIP_UUID:-}}" ] || exit 1; echo "$FAKE_VIP_GROUP" ;;
+is-master)
+	[ "$2" != --all ] || printf '%b' "${{FAKE_ALL:-}}"
+	exit "${{FAKE_IS_MASTER_RC:-0}}" ;;
+*) exit 64 ;;
+esac
+"#,
+                record.display()
+            ),
+        );
+    }
+
+    /// Runs follow-vhid as on FreeBSD (service, ifconfig) unless `env` says otherwise.
+    fn follow(&self, args: &[&str], env: &[(&str, &str)]) -> (Output, Vec<String>) {
+        let mut all = vec![("CARPD_FOLLOW_OS", "FreeBSD")];
+        all.extend_from_slice(env);
+        self.run("follow-vhid", args, &all)
     }
 
     /// Runs an action; returns its output and the calls recorded, then clears the record.
@@ -544,7 +617,8 @@ impl Bench {
             .env(
                 "CARPD_DEFGUARD_CONF",
                 self.dir.path().join("defguard-gateway.conf"),
-            );
+            )
+            .env("CARPD_FOLLOW_DIR", self.dir.path().join("follow.d"));
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -556,7 +630,12 @@ impl Bench {
     }
 }
 
-const ACTIONS: &[&str] = &["log-transition", "defguard-gateway", "TEMPLATE"];
+const ACTIONS: &[&str] = &[
+    "log-transition",
+    "defguard-gateway",
+    "follow-vhid",
+    "TEMPLATE",
+];
 
 #[test]
 fn actions_refuse_forged_arguments_and_call_nothing() {
@@ -564,6 +643,7 @@ fn actions_refuse_forged_arguments_and_call_nothing() {
     // A configuration that would act on VHID 1, so only the argument checks stand between a
     // forged event and the stand-ins.
     bench.conf("vhid=1\n");
+    bench.follower("any.conf", "vhid=1\nservice=web\ninterface=wg0\n");
     let marker = bench.dir.path().join("pwned");
     let inject = format!("1@vtnet0$(touch {})", marker.display());
     let bad: Vec<Vec<&str>> = vec![
@@ -876,6 +956,560 @@ fn defguard_gateway_rejects_bad_settings_before_acting() {
             "{conf:?} still acted: {calls:?}"
         );
     }
+}
+
+/// The syslog lines of a run (logger's message only).
+fn logged(calls: &[String]) -> Vec<String> {
+    calls
+        .iter()
+        .filter_map(|c| c.strip_prefix("logger -t carpd-follow -p "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn follow_vhid_refuses_forged_arguments_and_calls_nothing() {
+    let bench = Bench::new();
+    bench.fake_carpd();
+    bench.follower("web.conf", "vhid=1\nservice=web\ninterface=wg0\n");
+    for args in [
+        vec!["--reassert", "x"],
+        vec!["--reassert", "1@vtnet0", "MASTER"],
+        vec!["--REASSERT"],
+        vec!["--reassert="],
+        vec!["-r"],
+        vec!["1@vtnet0", "--reassert"],
+    ] {
+        let (out, calls) = bench.follow(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("or --reassert"),
+            "{args:?}: {}",
+            show(&out)
+        );
+        assert!(calls.is_empty(), "{args:?} still called {calls:?}");
+    }
+}
+
+#[test]
+fn follow_vhid_starts_on_master_and_stops_on_backup() {
+    let bench = Bench::new();
+    // Not configured (no directory, or no *.conf in it): nothing at all.
+    let (out, calls) = bench.follow(&["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+    bench.follower("README", "not a follower\n");
+    let (out, calls) = bench.follow(&["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+
+    bench.follower(
+        "web.conf",
+        "# the web proxy follows the WAN VIP\nvhid = 3\nservice=\"haproxy\"\ninterface=wg1\n",
+    );
+    let (out, calls) = bench.follow(&["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "ifconfig wg1",
+            "ifconfig wg1 up",
+            "service haproxy onestatus",
+            "service haproxy onestart"
+        ]
+    );
+    assert_eq!(
+        logged(&calls),
+        [
+            "daemon.notice -- web: 3@vtnet0 MASTER: interface wg1 up",
+            "daemon.notice -- web: 3@vtnet0 MASTER: service haproxy started"
+        ]
+    );
+    for state in ["BACKUP", "INIT"] {
+        let (out, calls) = bench.follow(
+            &["3@vtnet0", state],
+            &[("STANDIN_RUNNING", "0"), ("STANDIN_IF_FLAGS", "UP,RUNNING")],
+        );
+        assert!(out.status.success(), "{}", show(&out));
+        assert_eq!(
+            changes(&calls),
+            [
+                "service haproxy onestatus",
+                "service haproxy onestop",
+                "ifconfig wg1",
+                "ifconfig wg1 down"
+            ],
+            "{state}"
+        );
+        assert_eq!(
+            logged(&calls),
+            [
+                format!("daemon.notice -- web: 3@vtnet0 {state}: service haproxy stopped"),
+                format!("daemon.notice -- web: 3@vtnet0 {state}: interface wg1 down")
+            ]
+        );
+    }
+
+    // Idempotent: the state already reached is only looked at, not applied again.
+    let (out, calls) = bench.follow(
+        &["3@vtnet0", "MASTER"],
+        &[("STANDIN_RUNNING", "0"), ("STANDIN_IF_FLAGS", "UP,RUNNING")],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(calls, ["ifconfig wg1", "service haproxy onestatus"]);
+    let (out, calls) = bench.follow(
+        &["3@vtnet0", "BACKUP"],
+        &[("STANDIN_IF_FLAGS", "BROADCAST,MULTICAST")],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(calls, ["service haproxy onestatus", "ifconfig wg1"]);
+
+    // Other VHIDs, or the same number on another device when device= is set, are not ours.
+    let (out, calls) = bench.follow(&["4@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+    bench.follower("web.conf", "vhid=3\ndevice=vtnet1\nservice=haproxy\n");
+    let (out, calls) = bench.follow(&["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+    let (_, calls) = bench.follow(&["3@vtnet1", "MASTER"], &[]);
+    assert_eq!(
+        changes(&calls),
+        ["service haproxy onestatus", "service haproxy onestart"]
+    );
+
+    // A failing start is an error, logged with what the service said.
+    bench.follower("web.conf", "vhid=3\nservice=haproxy\n");
+    let (out, calls) = bench.follow(&["3@vtnet0", "MASTER"], &[("STANDIN_SERVICE_RC", "1")]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        logged(&calls)
+            .iter()
+            .any(|l| l.starts_with("daemon.err") && l.contains("service haproxy start failed")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn follow_vhid_uses_systemctl_and_ip_on_linux() {
+    let bench = Bench::new();
+    bench.follower(
+        "dns.conf",
+        "vhid=7\nservice=unbound@main.service\ninterface=wg-vpn\n",
+    );
+    let linux = [("CARPD_FOLLOW_OS", "Linux")];
+    let (out, calls) = bench.follow(&["7@eth0", "MASTER"], &linux);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "ip -o link show dev wg-vpn",
+            "ip link set dev wg-vpn up",
+            "systemctl is-active --quiet unbound@main.service",
+            "systemctl start unbound@main.service"
+        ]
+    );
+    let (out, calls) = bench.follow(
+        &["7@eth0", "BACKUP"],
+        &[
+            ("CARPD_FOLLOW_OS", "Linux"),
+            ("STANDIN_RUNNING", "0"),
+            ("STANDIN_IF_FLAGS", "POINTOPOINT,NOARP,UP,LOWER_UP"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "systemctl is-active --quiet unbound@main.service",
+            "systemctl stop unbound@main.service",
+            "ip -o link show dev wg-vpn",
+            "ip link set dev wg-vpn down"
+        ]
+    );
+    // Already down (LOWER_UP is no UP) and stopped: nothing to do.
+    let (_, calls) = bench.follow(
+        &["7@eth0", "BACKUP"],
+        &[
+            ("CARPD_FOLLOW_OS", "Linux"),
+            ("STANDIN_IF_FLAGS", "POINTOPOINT,NOARP,LOWER_UP"),
+        ],
+    );
+    assert_eq!(
+        calls,
+        [
+            "systemctl is-active --quiet unbound@main.service",
+            "ip -o link show dev wg-vpn"
+        ]
+    );
+}
+
+#[test]
+fn follow_vhid_link_mode_and_a_missing_interface() {
+    let bench = Bench::new();
+    // Without service= only the interface follows.
+    bench.follower("vpn.conf", "vhid=5\ninterface=wg0\n");
+    let (out, calls) = bench.follow(&["5@igb0", "MASTER"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(changes(&calls), ["ifconfig wg0", "ifconfig wg0 up"]);
+    let (_, calls) = bench.follow(&["5@igb0", "BACKUP"], &[]);
+    assert_eq!(changes(&calls), ["ifconfig wg0", "ifconfig wg0 down"]);
+
+    // An interface that is not there is logged and skipped, the service still follows, and
+    // it is no failure (the next transition or --reassert tries again).
+    bench.follower("vpn.conf", "vhid=5\ninterface=wg0\nservice=openvpn\n");
+    for (state, change) in [
+        ("MASTER", "service openvpn onestart"),
+        ("BACKUP", "service openvpn onestop"),
+    ] {
+        let running = if state == "MASTER" { "1" } else { "0" };
+        let (out, calls) = bench.follow(
+            &["5@igb0", state],
+            &[("STANDIN_IF_EXISTS", "1"), ("STANDIN_RUNNING", running)],
+        );
+        assert!(out.status.success(), "{state}: {}", show(&out));
+        assert!(changes(&calls).contains(&change.to_string()), "{calls:?}");
+        assert!(
+            !changes(&calls)
+                .iter()
+                .any(|c| c.starts_with("ifconfig wg0 ")),
+            "{calls:?}"
+        );
+        assert!(
+            logged(&calls).contains(&format!(
+                "daemon.info -- vpn: 5@igb0 {state}: interface wg0 does not exist, skipped"
+            )),
+            "{calls:?}"
+        );
+    }
+    // An interface that exists and refuses is an error.
+    let (out, calls) = bench.follow(
+        &["5@igb0", "MASTER"],
+        &[("STANDIN_IFCONFIG_RC", "1"), ("STANDIN_RUNNING", "0")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        logged(&calls)
+            .iter()
+            .any(|l| l.starts_with("daemon.err") && l.contains("interface wg0 up failed")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn follow_vhid_finds_its_vip_by_uuid() {
+    let bench = Bench::new();
+    // carpd itself says which VHID holds the VIP (`carpd show --vip`), from this config.xml.
+    let config = root().join("tests/fixtures/config/opnsense-current.xml");
+    let env = [("CARPD", CARPD), ("CARPD_CONFIG", config.to_str().unwrap())];
+    bench.follower(
+        "dg.conf",
+        "vip=0b9d4c1e-3333-4c2a-9a55-000000000003\ninterface=wg0\n",
+    );
+    let (out, calls) = bench.follow(&["1@vtnet0", "MASTER"], &env);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(changes(&calls), ["ifconfig wg0", "ifconfig wg0 up"]);
+    // The same VHID number on another interface is another VIP.
+    let (out, calls) = bench.follow(&["1@vtnet1", "MASTER"], &env);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+    bench.follower(
+        "dg.conf",
+        "vip=0b9d4c1e-ffff-4c2a-9a55-00000000ffff\ninterface=wg0\n",
+    );
+    let (out, calls) = bench.follow(&["1@vtnet0", "MASTER"], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is no CARP VIP in config.xml"),
+        "{}",
+        show(&out)
+    );
+    assert!(changes(&calls).is_empty(), "{calls:?}");
+}
+
+#[test]
+fn follow_vhid_reasserts_what_carpd_says() {
+    let bench = Bench::new();
+    bench.fake_carpd();
+    // No followers: carpd is not even asked.
+    let (out, calls) = bench.follow(&["--reassert"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+
+    bench.follower(
+        "web.conf",
+        "vhid=3\ndevice=vtnet0\nservice=haproxy\ninterface=wg1\n",
+    );
+    let (out, calls) = bench.follow(&["--reassert"], &[("FAKE_IS_MASTER_RC", "0")]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "carpd is-master 3@vtnet0",
+            "ifconfig wg1",
+            "ifconfig wg1 up",
+            "service haproxy onestatus",
+            "service haproxy onestart"
+        ]
+    );
+    assert!(
+        logged(&calls).contains(
+            &"daemon.notice -- web: 3@vtnet0 MASTER (reassert): service haproxy started"
+                .to_string()
+        ),
+        "{calls:?}"
+    );
+    let (out, calls) = bench.follow(
+        &["--reassert"],
+        &[
+            ("FAKE_IS_MASTER_RC", "1"),
+            ("STANDIN_RUNNING", "0"),
+            ("STANDIN_IF_FLAGS", "UP"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "carpd is-master 3@vtnet0",
+            "service haproxy onestatus",
+            "service haproxy onestop",
+            "ifconfig wg1",
+            "ifconfig wg1 down"
+        ]
+    );
+    // No daemon answers: nothing is done, and the action says so.
+    let (out, calls) = bench.follow(&["--reassert"], &[("FAKE_IS_MASTER_RC", "3")]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(changes(&calls), ["carpd is-master 3@vtnet0"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no carpd daemon answered"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        logged(&calls)
+            .iter()
+            .any(|l| l.contains("no carpd daemon answered")),
+        "{calls:?}"
+    );
+    // carpd has no such VHID: an error, nothing done.
+    for rc in ["2", "70"] {
+        let (out, calls) = bench.follow(&["--reassert"], &[("FAKE_IS_MASTER_RC", rc)]);
+        assert_eq!(out.status.code(), Some(1), "{rc}: {}", show(&out));
+        assert_eq!(changes(&calls), ["carpd is-master 3@vtnet0"], "{rc}");
+        assert!(
+            logged(&calls).iter().any(|l| l.starts_with("daemon.err")),
+            "{calls:?}"
+        );
+    }
+
+    // vhid= without device=: the one interface carpd has that VHID on.
+    bench.no_followers();
+    bench.follower("web.conf", "vhid=3\nservice=haproxy\n");
+    let all = "1@vtnet0 MASTER\n3@vtnet2 BACKUP\n13@vtnet0 MASTER\n";
+    let (out, calls) = bench.follow(
+        &["--reassert"],
+        &[
+            ("FAKE_ALL", all),
+            ("FAKE_IS_MASTER_RC", "1"),
+            ("STANDIN_RUNNING", "0"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "carpd is-master --all --verbose",
+            "service haproxy onestatus",
+            "service haproxy onestop"
+        ]
+    );
+    assert_eq!(
+        logged(&calls),
+        ["daemon.notice -- web: 3@vtnet2 BACKUP (reassert): service haproxy stopped"]
+    );
+    let (out, calls) = bench.follow(
+        &["--reassert"],
+        &[("FAKE_ALL", "3@vtnet0 MASTER\n3@vtnet1 BACKUP\n")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(changes(&calls), ["carpd is-master --all --verbose"]);
+    assert!(
+        logged(&calls).iter().any(|l| l.contains("set device=")),
+        "{calls:?}"
+    );
+    let (out, calls) = bench.follow(
+        &["--reassert"],
+        &[("FAKE_ALL", ""), ("FAKE_IS_MASTER_RC", "3")],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(changes(&calls), ["carpd is-master --all --verbose"]);
+
+    // vip=: carpd show finds the group, is-master its role.
+    bench.follower(
+        "web.conf",
+        "vip=0b9d4c1e-2222-4c2a-9a55-000000000002\ninterface=wg1\n",
+    );
+    let (out, calls) = bench.follow(
+        &["--reassert"],
+        &[
+            ("FAKE_VIP_UUID", "0b9d4c1e-2222-4c2a-9a55-000000000002"),
+            ("FAKE_VIP_GROUP", "2@vtnet2"),
+            ("FAKE_IS_MASTER_RC", "0"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "carpd show --vip 0b9d4c1e-2222-4c2a-9a55-000000000002",
+            "carpd is-master 2@vtnet2",
+            "ifconfig wg1",
+            "ifconfig wg1 up"
+        ]
+    );
+}
+
+#[test]
+fn follow_vhid_runs_every_follower_file_in_order() {
+    let bench = Bench::new();
+    bench.follower("20-web.conf", "vhid=3\nservice=nginx\n");
+    bench.follower("10-db.conf", "vhid=3\nservice=postgresql\n");
+    bench.follower("30-other.conf", "vhid=4\nservice=other\n");
+    bench.follower("40-off.conf", "enabled=0\nvhid=3\nservice=off\n");
+    // Ignored: not *.conf.
+    bench.follower("50-parked.conf.disabled", "vhid=3\nservice=parked\n");
+    let (out, calls) = bench.follow(&["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        [
+            "service postgresql onestatus",
+            "service postgresql onestart",
+            "service nginx onestatus",
+            "service nginx onestart"
+        ]
+    );
+    assert_eq!(logged(&calls).len(), 2, "{calls:?}");
+    // enabled=0 alone: nothing at all.
+    bench.no_followers();
+    bench.follower("off.conf", "# parked\nenabled=0\nvhid=3\nservice=off\n");
+    let (out, calls) = bench.follow(&["3@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success() && calls.is_empty(), "{calls:?}");
+    // The shipped sample is a working follower once copied to a *.conf name.
+    bench.follower("sample.conf", &read("actions/follow-vhid.conf.sample"));
+    let (out, calls) = bench.follow(&["1@vtnet0", "MASTER"], &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        ["service haproxy onestatus", "service haproxy onestart"]
+    );
+}
+
+#[test]
+fn follow_vhid_rejects_bad_settings_before_acting() {
+    let bench = Bench::new();
+    bench.fake_carpd();
+    for (conf, complaint) in [
+        (
+            "vhid=9\nservice=a\nmode=bogus\n",
+            "mode must be service or link",
+        ),
+        ("vhid=9\ninterface=wg0;reboot\n", "interface must match"),
+        ("vhid=9\ninterface=-x\n", "interface must match"),
+        ("vhid=9\nservice=a/b\n", "service must match"),
+        ("vhid=9\nservice=-f\n", "service must match"),
+        ("vhid=0\nservice=a\n", "vhid must be a number from 1 to 255"),
+        (
+            "vhid=256\nservice=a\n",
+            "vhid must be a number from 1 to 255",
+        ),
+        ("vhid=9\ndevice=VTNET0\nservice=a\n", "device must match"),
+        (
+            "vhid=9\nservice=a\ncolour=blue\n",
+            "unknown setting 'colour'",
+        ),
+        ("vhid 9\n", "is not key=value"),
+        ("service=a\n", "neither vip= nor vhid= is set"),
+        ("device=igb0\nservice=a\n", "neither vip= nor vhid= is set"),
+        ("vip=not/a uuid\n", "vip must be a uuid"),
+        ("vip=abc\nvhid=9\nservice=a\n", "drop vhid= and device="),
+        ("vhid=9\nenabled=yes\n", "enabled must be 0 or 1"),
+        ("vhid=9\n", "nothing to follow"),
+        (
+            "vhid=9\nmode=service\ninterface=wg0\n",
+            "mode=service needs service=",
+        ),
+        (
+            "vhid=9\nmode=link\nservice=a\ninterface=wg0\n",
+            "mode=link leaves services alone",
+        ),
+        ("vhid=9\nservice=a\nservice=b\n", "service is set twice"),
+        // Checked even while switched off.
+        (
+            "enabled=0\nvhid=9\nmode=restart\n",
+            "mode must be service or link",
+        ),
+    ] {
+        bench.follower("bad.conf", conf);
+        for args in [&["9@igb0", "MASTER"][..], &["--reassert"]] {
+            let (out, calls) = bench.follow(args, &[]);
+            assert_eq!(out.status.code(), Some(1), "{conf:?}: {}", show(&out));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("bad.conf: ") && err.contains(complaint),
+                "{conf:?}: {err}"
+            );
+            assert!(
+                changes(&calls).is_empty(),
+                "{conf:?} still acted: {calls:?}"
+            );
+            assert_eq!(logged(&calls).len(), 1, "{calls:?}");
+            assert!(logged(&calls)[0].starts_with("daemon.err"), "{calls:?}");
+        }
+    }
+    // A file anyone may write to could start anything as root: refused.
+    let p = bench.follower("bad.conf", "vhid=9\nservice=a\n");
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).unwrap();
+    let (out, calls) = bench.follow(&["9@igb0", "MASTER"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("anyone may write to it"));
+    assert!(changes(&calls).is_empty(), "{calls:?}");
+    // A follower that is no file is an error too, not silence.
+    fs::remove_file(&p).unwrap();
+    std::os::unix::fs::symlink(bench.dir.path().join("nowhere"), &p).unwrap();
+    let (out, calls) = bench.follow(&["9@igb0", "MASTER"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a readable file"));
+    assert!(changes(&calls).is_empty(), "{calls:?}");
+    fs::remove_file(&p).unwrap();
+    // One bad file does not hold the others back, but the run fails.
+    bench.follower("bad.conf", "vhid=9\nservice=a\nmode=bogus\n");
+    bench.follower("good.conf", "vhid=9\nservice=good\n");
+    let (out, calls) = bench.follow(&["9@igb0", "MASTER"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(
+        changes(&calls),
+        ["service good onestatus", "service good onestart"]
+    );
+}
+
+/// Every shipped action is in the Debian package, from the source tree.
+#[test]
+fn deb_assets_ship_every_action() {
+    let cargo = read("Cargo.toml");
+    for action in [
+        "defguard-gateway",
+        "follow-vhid",
+        "log-transition",
+        "TEMPLATE",
+    ] {
+        assert!(
+            cargo.contains(&format!(
+                "[\"actions/{action}\", \"usr/share/carpd/hooks/\", "
+            )),
+            "Cargo.toml's deb assets lack actions/{action}"
+        );
+    }
+    assert!(
+        cargo.contains("[\"actions/follow-vhid.conf.sample\", \"etc/carpd/follow.d/\", \"644\"]"),
+        "the deb ships follow.d with the follower sample in it"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
