@@ -18,6 +18,7 @@ const VERSION_FILE: &str = "usr/local/opnsense/version/core";
 const CONFIGCTL: &str = "usr/local/sbin/configctl";
 /// core's syshook runner: `rc.syshook carp <vhid>@<if> <STATE>` runs rc.syshook.d/carp/*.
 const RC_SYSHOOK: &str = "usr/local/etc/rc.syshook";
+const FOLLOW_ACTION: &str = "usr/local/etc/rc.syshook.d/carp/50-follow-vhid";
 
 /// An OPNsense host.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,11 @@ impl Opnsense {
 
     pub fn rc_syshook(&self) -> PathBuf {
         self.root.join(RC_SYSHOOK)
+    }
+
+    /// The os-carpd plugin's follow-vhid action among core's CARP syshooks.
+    pub fn follow_action(&self) -> PathBuf {
+        self.root.join(FOLLOW_ACTION)
     }
 }
 

@@ -4,12 +4,15 @@
 //! Layers (data flows one way): `config` → model → (`engine` | `native` planner) → `platform`.
 //! `wire` and `proto` are sans-IO; `status`, `control` and `hooks` are shared by both engines.
 
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod control;
 pub mod defguard;
 pub mod engine;
+pub mod events;
 pub mod fsutil;
+pub mod health;
 pub mod hooks;
 pub mod host;
 pub mod logging;

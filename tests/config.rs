@@ -3,8 +3,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
+use std::time::Duration;
 
-use carpd::config::{self, CarpGroup, Diagnostic, LoadError, Loaded, Severity, VipMode};
+use carpd::config::{
+    self, CarpGroup, Check, CheckEffect, CheckKind, Diagnostic, LoadError, Loaded, Settings,
+    Severity, VipMode,
+};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -667,4 +671,441 @@ fn without_spans(text: &str, open: &str, close: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// carpd's `<general>` settings and one check of every type, with the warnings a check's
+/// stray fields get (a field of another type, a file check's weight, vhids without fault).
+#[test]
+fn carpd_settings_and_checks_are_read() {
+    let name = "warn/checks.xml";
+    let l = load_ok(name);
+    let secs = Duration::from_secs;
+    let check = |name: &str, kind: CheckKind, effect: CheckEffect| Check {
+        name: name.to_string(),
+        kind,
+        interval: secs(2),
+        timeout: secs(2),
+        rise: 2,
+        fall: 2,
+        effect,
+    };
+    let want = Settings {
+        startup_delay: secs(30),
+        ready_command: Some("test -e /var/run/booted".to_string()),
+        ready_deadline: secs(600),
+        preempt_delay: secs(60),
+        announce_interval: Some(secs(10)),
+        checks: vec![
+            check(
+                "uplink",
+                CheckKind::Link {
+                    interface: "eth1".to_string(),
+                },
+                CheckEffect::Demote(240),
+            ),
+            Check {
+                interval: secs(5),
+                timeout: secs(3),
+                rise: 3,
+                fall: 1,
+                ..check(
+                    "api",
+                    CheckKind::Command {
+                        command: "/bin/sh -c 'exit 0'".to_string(),
+                    },
+                    CheckEffect::Demote(50),
+                )
+            },
+            check(
+                "demotion.file",
+                CheckKind::File {
+                    path: PathBuf::from("/var/run/carpd-demotion"),
+                },
+                CheckEffect::Demote(240),
+            ),
+            Check {
+                interval: secs(1),
+                timeout: secs(1),
+                ..check(
+                    "daemon:sshd",
+                    CheckKind::Process {
+                        name: "sshd".to_string(),
+                    },
+                    CheckEffect::Fault { vhids: vec![1, 2] },
+                )
+            },
+            check(
+                "lan-link",
+                CheckKind::Link {
+                    interface: "eth0".to_string(),
+                },
+                CheckEffect::Fault { vhids: vec![] },
+            ),
+            check(
+                "gateway_ping",
+                CheckKind::Command {
+                    command: "sh -c 'ping -c 1 -W 1 192.0.2.254'".to_string(),
+                },
+                CheckEffect::Demote(240),
+            ),
+        ],
+    };
+    assert_eq!(l.model.settings, want);
+    assert_eq!(
+        l.model.settings.checks[3].demotion_name(),
+        "check:daemon:sshd"
+    );
+
+    let at = |tail: &str, field: &str| {
+        format!(
+            "OPNsense/carpd/checks/check[uuid=20000000-0000-4000-8000-00000000000{tail}]/{field}"
+        )
+    };
+    let expect = [
+        (
+            at("3", "weight"),
+            "3\">",
+            "<weight>100<",
+            "not used by a file check",
+        ),
+        (
+            at("3", "process"),
+            "3\">",
+            "<process>sshd<",
+            "belongs to process checks; this file check does not use it",
+        ),
+        (
+            at("6", "vhids"),
+            "6\">",
+            "<vhids>1<",
+            "used only by a fault check",
+        ),
+    ];
+    assert_eq!(l.warnings.len(), expect.len(), "{:#?}", l.warnings);
+    for (w, (place, anchor, needle, message)) in l.warnings.iter().zip(expect) {
+        assert_eq!(w.severity, Severity::Warning);
+        assert_eq!(w.place, place);
+        assert_eq!(w.line, Some(line_after(name, anchor, needle)), "{place}");
+        assert!(w.message.contains(message), "{place}: {}", w.message);
+        assert!(!w.hint.is_empty());
+    }
+
+    // Seconds in JSON (`carpd show --json`), the check's type as a tag.
+    let json = serde_json::to_value(&l.model).unwrap();
+    let s = &json["settings"];
+    assert_eq!(s["startup_delay"], 30);
+    assert_eq!(s["announce_interval"], 10);
+    assert_eq!(s["checks"][0]["kind"]["type"], "link");
+    assert_eq!(s["checks"][0]["interval"], 2);
+    assert_eq!(s["checks"][1]["effect"]["demote"], 50);
+    assert_eq!(s["checks"][3]["effect"]["fault"]["vhids"][1], 2);
+
+    // Without <general> or <checks>: the defaults.
+    let plain = load_ok("opnsense-current.xml").model.settings;
+    assert_eq!(plain, Settings::default());
+    assert_eq!(plain.ready_deadline, secs(300));
+    assert_eq!(plain.announce_interval, None);
+}
+
+#[test]
+fn carpd_settings_and_checks_errors_are_located() {
+    let name = "invalid/checks.xml";
+    let errors = load_errors(name);
+    let general = |field: &str| format!("OPNsense/carpd/general/{field}");
+    let uuid = |tail: &str| format!("30000000-0000-4000-8000-0000000000{tail}");
+    let at = |tail: &str, field: &str| {
+        format!("OPNsense/carpd/checks/check[uuid={}]/{field}", uuid(tail))
+    };
+    // (place, anchor, needle: the line, message)
+    let anchor = |tail: &str| format!("{}\">", uuid(tail));
+    let g = "<general>".to_string();
+    let expect: Vec<(String, String, &str, String)> = vec![
+        (
+            general("startup_delay"),
+            g.clone(),
+            "<startup_delay>",
+            "startup_delay 4000 is out of range 0..3600".into(),
+        ),
+        (
+            general("ready_command"),
+            g.clone(),
+            "<ready_command>",
+            "ready_command: /nonexistent/carpd-ready does not exist".into(),
+        ),
+        (
+            general("ready_deadline"),
+            g.clone(),
+            "<ready_deadline>",
+            "ready_deadline 0 is out of range 1..86400".into(),
+        ),
+        (
+            general("preempt_delay"),
+            g.clone(),
+            "<preempt_delay>",
+            "preempt_delay \"soon\" is not a number".into(),
+        ),
+        (
+            general("announce_interval"),
+            g.clone(),
+            "<announce_interval>",
+            "announce_interval 3601 is out of range 0..3600".into(),
+        ),
+        // The entry without a uuid is placed by position, its missing fields on its own line.
+        (
+            "OPNsense/carpd/checks/check[1]/name".into(),
+            "<checks>".into(),
+            "<check>",
+            "no <name>".into(),
+        ),
+        (
+            "OPNsense/carpd/checks/check[1]/interface".into(),
+            "<checks>".into(),
+            "<check>",
+            "a link check needs <interface>".into(),
+        ),
+        (
+            at("02", "name"),
+            anchor("02"),
+            "<name>",
+            "check name \"bad name!\" is not valid".into(),
+        ),
+        (
+            at("02", "type"),
+            anchor("02"),
+            "<type>",
+            "check type \"ping\" is not known".into(),
+        ),
+        (
+            at("04", "name"),
+            anchor("04"),
+            "<name>",
+            format!(
+                "check name dup is already used by OPNsense/carpd/checks/check[uuid={}] (line {})",
+                uuid("03"),
+                line_after(name, &anchor("03"), "<name>")
+            ),
+        ),
+        (
+            at("04", "type"),
+            anchor("04"),
+            "000000000004\">",
+            "no <type>".into(),
+        ),
+        (
+            at("05", "command"),
+            anchor("05"),
+            "<command>",
+            "command: /nonexistent/carpd-check does not exist".into(),
+        ),
+        (
+            at("06", "command"),
+            anchor("06"),
+            "<command>",
+            "command: carpd-no-such-command-z9 is not found on PATH".into(),
+        ),
+        (
+            at("07", "command"),
+            anchor("07"),
+            "<command>",
+            "command: /etc is a directory, not a program".into(),
+        ),
+        (
+            at("08", "command"),
+            anchor("08"),
+            "000000000008\">",
+            "a command check needs <command>".into(),
+        ),
+        (
+            at("09", "path"),
+            anchor("09"),
+            "<path>",
+            "path \"run/demotion\" is not absolute".into(),
+        ),
+        (
+            at("10", "path"),
+            anchor("10"),
+            "000000000010\">",
+            "a file check needs <path>".into(),
+        ),
+        (
+            at("11", "process"),
+            anchor("11"),
+            "<process>",
+            "process name \"/usr/sbin/sshd\" is not valid".into(),
+        ),
+        (
+            at("12", "process"),
+            anchor("12"),
+            "000000000012\">",
+            "a process check needs <process>".into(),
+        ),
+        (
+            at("13", "interface"),
+            anchor("13"),
+            "<interface>",
+            "interface \"eth0:1\" is not a device name".into(),
+        ),
+        (
+            at("14", "interface"),
+            anchor("14"),
+            "<interface>",
+            "interface \"eth+1\" is not a device name: use only A-Z a-z 0-9 _ . -".into(),
+        ),
+        (
+            at("15", "interval"),
+            anchor("15"),
+            "<interval>",
+            "interval 0 is out of range 1..3600".into(),
+        ),
+        (
+            at("15", "timeout"),
+            anchor("15"),
+            "<timeout>",
+            "timeout 4000 is out of range 1..3600".into(),
+        ),
+        (
+            at("15", "rise"),
+            anchor("15"),
+            "<rise>",
+            "rise 0 is out of range 1..100".into(),
+        ),
+        (
+            at("15", "fall"),
+            anchor("15"),
+            "<fall>",
+            "fall 101 is out of range 1..100".into(),
+        ),
+        (
+            at("15", "weight"),
+            anchor("15"),
+            "<weight>",
+            "weight 0 is out of range 1..1048576".into(),
+        ),
+        (
+            at("16", "weight"),
+            anchor("16"),
+            "<weight>",
+            "<weight> with <fault>1</fault>".into(),
+        ),
+        (
+            at("16", "vhids"),
+            anchor("16"),
+            "<vhids>",
+            "vhids: no CARP VIP has vhid 7".into(),
+        ),
+        (
+            at("16", "vhids"),
+            anchor("16"),
+            "<vhids>",
+            "vhids: 300 is out of range 1..255".into(),
+        ),
+        (
+            at("16", "vhids"),
+            anchor("16"),
+            "<vhids>",
+            "vhids: \"x\" is not a number".into(),
+        ),
+        (
+            at("17", "fault"),
+            anchor("17"),
+            "<fault>",
+            "fault 2 is out of range 0..1".into(),
+        ),
+        (
+            at("18", "name"),
+            anchor("18"),
+            "<name>",
+            "check name \"a-name-that-is-much-longer-than-forty-eight-chars\" is not valid".into(),
+        ),
+    ];
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+    for (place, anchor, needle, message) in &expect {
+        let e = errors
+            .iter()
+            .find(|e| &e.place == place && e.message.contains(message.as_str()))
+            .unwrap_or_else(|| panic!("no error at {place} saying {message:?}: {errors:#?}"));
+        assert_eq!(
+            e.line,
+            Some(line_after(name, anchor, needle)),
+            "{place}: {message}"
+        );
+        assert!(!e.hint.is_empty(), "{place}: a hint says what to do");
+    }
+    // In document order.
+    assert!(errors.windows(2).all(|w| w[0].line <= w[1].line));
+}
+
+/// A command's program is looked up the way `/bin/sh` would find it, unless the shell itself
+/// runs the first word; a startup delay the deadline cuts short is warned about.
+#[test]
+fn check_commands_are_looked_up_and_cut_short_delays_warned() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("carpd-check-cmd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = |name: &str, mode: u32| {
+        let p = dir.join(name);
+        std::fs::write(&p, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p.display().to_string()
+    };
+    let plain = program("plain", 0o644);
+    let tool = program("tool", 0o755);
+    let xml = |general: &str, command: &str| {
+        format!(
+            "<opnsense><interfaces><lan><if>eth0</if></lan></interfaces><virtualip>\
+<vip uuid=\"v1\"><interface>lan</interface><mode>carp</mode><subnet>192.0.2.1</subnet>\
+<subnet_bits>24</subnet_bits><password>k</password><vhid>1</vhid></vip></virtualip>\
+<OPNsense><carpd><general>{general}</general><checks><check uuid=\"c1\"><name>c</name>\
+<type>command</type><command>{command}</command></check></checks></carpd></OPNsense></opnsense>"
+        )
+    };
+    match config::parse(xml("", &format!("{plain} --flag")).as_bytes()) {
+        Err(LoadError::Invalid { errors, .. }) => {
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert_eq!(
+                errors[0].place,
+                "OPNsense/carpd/checks/check[uuid=c1]/command"
+            );
+            assert_eq!(
+                errors[0].message,
+                format!("command: {plain} is not executable")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let accepted = [
+        format!("{tool} --flag"),
+        "sh -c 'exit 0'".to_string(),
+        "test -e /nonexistent/x".to_string(),
+        "[ -e /nonexistent/x ]".to_string(),
+        "! /nonexistent/x".to_string(),
+        "if /nonexistent/x; then exit 1; fi".to_string(),
+        "PATH=/nonexistent carpd-no-such-command-z9".to_string(),
+        "$HOME/bin/carpd-no-such-command-z9".to_string(),
+        "./relative/to/the/daemon".to_string(),
+    ];
+    for command in &accepted {
+        let l = config::parse(xml("", command).as_bytes())
+            .unwrap_or_else(|e| panic!("{command}: {e:?}"));
+        assert!(l.warnings.is_empty(), "{command}: {:?}", l.warnings);
+    }
+    let l = config::parse(
+        xml(
+            "<startup_delay>600</startup_delay><ready_deadline>600</ready_deadline>",
+            "true",
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert_eq!(l.warnings[0].place, "OPNsense/carpd/general/startup_delay");
+    assert!(
+        l.warnings[0]
+            .message
+            .contains("not shorter than ready_deadline"),
+        "{}",
+        l.warnings[0]
+    );
+    assert_eq!(l.model.settings.startup_delay, Duration::from_secs(600));
 }

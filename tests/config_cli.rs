@@ -180,3 +180,27 @@ fn no_password_appears_in_any_output() {
         }
     }
 }
+
+#[test]
+fn check_names_every_bad_check_and_setting_with_its_line() {
+    // A command that does not exist, an absurd interval, a weight on a fault check, …: each
+    // a located error from `carpd check`, and nothing is half-applied (exit 1, no model).
+    let o = carpd(&fixture("invalid/checks.xml"), &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "ready_command: /nonexistent/carpd-ready does not exist",
+        "startup_delay 4000 is out of range 0..3600",
+        "/nonexistent/carpd-check does not exist",
+        "carpd-no-such-command-z9",
+        "interval 0 is out of range",
+        "check type \"ping\" is not known",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("error: ") && l.contains("(line ") && l.contains(needle)),
+            "no located error with {needle:?}:\n{out}"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+}

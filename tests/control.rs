@@ -67,7 +67,9 @@ async fn round_trip_mode_and_parent_directory() {
     let sock = tmp.0.join("run/sub/carpd.sock");
     let (tx, rx) = mpsc::channel(8);
     let _engine = engine(rx);
-    let server = serve(&sock, tx).await.unwrap();
+    let server = serve(&sock, tx, carpd::events::EventBus::new())
+        .await
+        .unwrap();
 
     let meta = std::fs::symlink_metadata(&sock).unwrap();
     assert!(meta.file_type().is_socket());
@@ -110,7 +112,9 @@ async fn malformed_and_oversized_lines_get_failed_answers() {
     let sock = tmp.0.join("carpd.sock");
     let (tx, rx) = mpsc::channel(8);
     let _engine = engine(rx);
-    let _server = serve(&sock, tx).await.unwrap();
+    let _server = serve(&sock, tx, carpd::events::EventBus::new())
+        .await
+        .unwrap();
 
     // Garbage, then a good request on the same connection: the connection survives.
     let lines = raw(
@@ -149,7 +153,9 @@ async fn silent_client_does_not_block_others() {
     let sock = tmp.0.join("carpd.sock");
     let (tx, rx) = mpsc::channel(8);
     let _engine = engine(rx);
-    let _server = serve(&sock, tx).await.unwrap();
+    let _server = serve(&sock, tx, carpd::events::EventBus::new())
+        .await
+        .unwrap();
     // Connected, half a request, nothing more.
     let mut idle = UnixStream::connect(&sock).unwrap();
     idle.write_all(b"{\"cmd\":").unwrap();
@@ -174,14 +180,18 @@ async fn stale_socket_is_replaced_and_live_one_refused() {
 
     let (tx, rx) = mpsc::channel(8);
     let _engine = engine(rx);
-    let _server = serve(&sock, tx).await.expect("stale socket not replaced");
+    let _server = serve(&sock, tx, carpd::events::EventBus::new())
+        .await
+        .expect("stale socket not replaced");
     assert_eq!(
         client(&sock, Request::Status).await.unwrap()["status"],
         "ok"
     );
 
     let (tx2, _rx2) = mpsc::channel(8);
-    let err = serve(&sock, tx2).await.unwrap_err();
+    let err = serve(&sock, tx2, carpd::events::EventBus::new())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     assert!(err.to_string().contains("another carpd is running on"));
     // The refused attempt left the live socket alone.
@@ -197,7 +207,9 @@ async fn a_regular_file_is_never_removed() {
     let sock = tmp.0.join("carpd.sock");
     std::fs::write(&sock, b"precious").unwrap();
     let (tx, _rx) = mpsc::channel(8);
-    let err = serve(&sock, tx).await.unwrap_err();
+    let err = serve(&sock, tx, carpd::events::EventBus::new())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("not a socket"), "{err}");
     assert_eq!(std::fs::read(&sock).unwrap(), b"precious");
 }
@@ -214,7 +226,9 @@ async fn no_daemon_and_engine_gone() {
     let sock = tmp.0.join("carpd.sock");
     let (tx, rx) = mpsc::channel(8);
     drop(rx);
-    let _server = serve(&sock, tx).await.unwrap();
+    let _server = serve(&sock, tx, carpd::events::EventBus::new())
+        .await
+        .unwrap();
     let answer = client(&sock, Request::Reload).await.unwrap();
     assert_eq!(answer["status"], "failed");
     assert!(answer["reason"].as_str().unwrap().contains("shutting down"));
@@ -235,4 +249,104 @@ async fn client_times_out_on_a_silent_server() {
     .unwrap_err();
     assert!(matches!(err, ClientError::Io { .. }), "{err}");
     assert!(err.to_string().contains("no answer within"), "{err}");
+}
+
+/// Read `n` lines from a `carpd events` connection (bounded by its read timeout).
+fn read_lines(r: &mut BufReader<UnixStream>, n: usize) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let mut l = String::new();
+        if r.read_line(&mut l).unwrap_or(0) == 0 {
+            break;
+        }
+        out.push(serde_json::from_str(l.trim_end()).expect("a JSON line"));
+    }
+    out
+}
+
+fn listen(path: &Path) -> BufReader<UnixStream> {
+    let mut s = UnixStream::connect(path).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"{\"cmd\":\"events\"}\n").unwrap();
+    BufReader::new(s)
+}
+
+fn demotion_event(total: i32) -> carpd::events::Event {
+    carpd::events::Event::Demotion {
+        total,
+        demotions: Default::default(),
+        at: 1.0,
+    }
+}
+
+#[tokio::test]
+async fn events_reach_every_listener_and_a_slow_one_is_told_what_it_missed() {
+    let tmp = TempDir::new("ctl-ev");
+    let sock = tmp.0.join("carpd.sock");
+    let (tx, mut rx) = mpsc::channel::<Call>(8);
+    // An engine whose status carries a report, as both engines' does.
+    let _engine = tokio::spawn(async move {
+        while let Some((_, answer)) = rx.recv().await {
+            let _ = answer.send(ok(serde_json::json!({"report": {"engine": "test"}})));
+        }
+    });
+    let bus = carpd::events::EventBus::new();
+    let _server = serve(&sock, tx, bus.clone()).await.unwrap();
+
+    // Two listeners at once: each gets the snapshot, then every event in order.
+    let path = sock.clone();
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        let (mut a, mut b) = (listen(&path), listen(&path));
+        (read_lines(&mut a, 1), read_lines(&mut b, 1), a, b)
+    })
+    .await
+    .map(|(sa, sb, a, b)| {
+        assert_eq!(sa[0]["event"], "snapshot");
+        assert_eq!(sa[0]["report"]["engine"], "test");
+        assert_eq!(sb[0]["event"], "snapshot");
+        (a, b)
+    })
+    .unwrap();
+    for total in [10, 20, 30] {
+        bus.publish(&demotion_event(total));
+    }
+    let (mut a, b) = tokio::task::spawn_blocking(move || {
+        let (mut a, mut b) = (a, b);
+        for r in [&mut a, &mut b] {
+            let got = read_lines(r, 3);
+            let totals: Vec<i64> = got.iter().map(|e| e["total"].as_i64().unwrap()).collect();
+            assert_eq!(totals, [10, 20, 30]);
+            assert!(got.iter().all(|e| e["event"] == "demotion"));
+        }
+        (a, b)
+    })
+    .await
+    .unwrap();
+
+    // Far more than the buffer, published without yielding (as a busy daemon would): the
+    // server cannot keep up, the publisher never waits, and the listener hears how many
+    // lines it lost, then the rest.
+    let burst = carpd::events::BUFFER as i32 * 3;
+    for total in 0..burst {
+        bus.publish(&demotion_event(total));
+    }
+    let got = tokio::task::spawn_blocking(move || {
+        let got = read_lines(&mut a, carpd::events::BUFFER + 1);
+        drop(b);
+        got
+    })
+    .await
+    .unwrap();
+    assert_eq!(got[0]["event"], "missed", "{}", got[0]);
+    let missed = got[0]["count"].as_i64().unwrap();
+    assert!(
+        missed >= i64::from(burst) - carpd::events::BUFFER as i64,
+        "{missed}"
+    );
+    assert_eq!(got[1]["total"], missed, "the first line after the gap");
+    assert_eq!(
+        got.last().unwrap()["total"],
+        i64::from(burst - 1),
+        "every line after the gap, up to the last"
+    );
 }

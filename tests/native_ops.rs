@@ -41,6 +41,7 @@ fn model() -> Model {
         ],
         ha: HaSettings::default(),
         maintenance: false,
+        settings: Default::default(),
     }
 }
 
@@ -92,6 +93,7 @@ fn step(
         model,
         operator: op,
         kernel,
+        now: 1_700_000_000.0,
     };
     let change = ops::plan_request(&ctx, &req)
         .unwrap_or_else(|e| panic!("{req:?}: {e}"))
@@ -120,6 +122,7 @@ fn demote(name: &str, delta: i32) -> Request {
         delta,
         clear: false,
         persistent: false,
+        expires_in: None,
     }
 }
 
@@ -129,6 +132,7 @@ fn clear(name: &str) -> Request {
         delta: 0,
         clear: true,
         persistent: false,
+        expires_in: None,
     }
 }
 
@@ -211,6 +215,7 @@ fn config_xml_maintenance_counts_once_and_cannot_be_left_from_the_cli() {
         model: &m,
         operator: &op,
         kernel: &k,
+        now: 1_700_000_000.0,
     };
     assert!(matches!(
         ops::maintenance(&ctx, false, false),
@@ -251,7 +256,8 @@ fn named_demotions_are_deltas() {
         c.persist,
         Some(Persist::Demotion {
             name: "service:openvpn".into(),
-            value: 0
+            value: 0,
+            expires: None
         })
     );
     assert_eq!(k.sysctl.demotion, 480);
@@ -265,25 +271,43 @@ fn named_demotions_are_deltas() {
         model: &m,
         operator: &op,
         kernel: &k,
+        now: 1_700_000_000.0,
     };
     assert!(matches!(
-        ops::demote(&ctx, "maintenance", 1, false, false),
+        ops::demote(&ctx, "maintenance", 1, false, false, None),
         Err(OpsError::Operator(OperatorError::ReservedName))
     ));
     assert!(matches!(
-        ops::demote(&ctx, "bad name", 1, false, false),
+        ops::demote(&ctx, "bad name", 1, false, false, None),
         Err(OpsError::Operator(OperatorError::BadName(_)))
     ));
     // `--persistent` keeps the contribution as it now stands.
-    let c = ops::demote(&ctx, "service:dns", 30, false, true).unwrap();
+    let c = ops::demote(&ctx, "service:dns", 30, false, true, None).unwrap();
     assert_eq!(
         c.persist,
         Some(Persist::Demotion {
             name: "service:dns".into(),
-            value: 30
+            value: 30,
+            expires: None
         })
     );
     assert_eq!(c.answer["persistent"], true);
+    // carpd's own names (checks, readiness, preempt delay) are not the operator's.
+    assert!(matches!(
+        ops::demote(&ctx, "check:uplink", 1, false, false, None),
+        Err(OpsError::Operator(OperatorError::CarpdOwned(_)))
+    ));
+    // A timed demotion persists its end with it.
+    let c = ops::demote(&ctx, "upgrade", 240, false, true, Some(1_700_000_600.0)).unwrap();
+    assert_eq!(
+        c.persist,
+        Some(Persist::Demotion {
+            name: "upgrade".into(),
+            value: 240,
+            expires: Some(1_700_000_600.0)
+        })
+    );
+    assert_eq!(c.answer["expires_at"], 1_700_000_600.0);
 }
 
 #[test]
@@ -314,6 +338,7 @@ fn forced_state_is_a_set_per_selected_vhid() {
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
+        now: 1_700_000_000.0,
     };
     let c = ops::force_state(&ctx, ForcedState::Backup, None, None).unwrap();
     assert_eq!(c.plan.commands(), ["ifconfig vtnet0 vhid 1 state backup"]);
@@ -364,6 +389,7 @@ fn forced_state_keeps_unicast_peers_in_the_rendered_command_and_skips_init() {
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
+        now: 1_700_000_000.0,
     };
     let c = ops::force_state(&ctx, ForcedState::Backup, Some(1), None).unwrap();
     assert_eq!(
@@ -377,6 +403,7 @@ fn forced_state_keeps_unicast_peers_in_the_rendered_command_and_skips_init() {
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
+        now: 1_700_000_000.0,
     };
     let c = ops::force_state(&ctx, ForcedState::Master, Some(2), None).unwrap();
     assert!(c.plan.is_empty());
@@ -388,6 +415,7 @@ fn forced_state_keeps_unicast_peers_in_the_rendered_command_and_skips_init() {
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
+        now: 1_700_000_000.0,
     };
     let c = ops::force_state(&ctx, ForcedState::Master, None, None).unwrap();
     assert!(c.plan.is_empty());
@@ -432,6 +460,7 @@ fn status_reload_and_replay_are_not_kernel_plans() {
         model: &m,
         operator: &OperatorState::default(),
         kernel: &k,
+        now: 1_700_000_000.0,
     };
     for req in [Request::Status, Request::Reload, Request::HooksReplay] {
         assert!(ops::plan_request(&ctx, &req).unwrap().is_none());
@@ -502,6 +531,7 @@ fn persistent_maintenance_across_restart_and_reboot() {
         model: &m,
         operator: &OperatorState::default(),
         kernel: &ctx_kernel,
+        now: 1_700_000_000.0,
     };
     let c = ops::maintenance(&ctx, true, true).unwrap();
     c.persist.unwrap().write(&d.state_file()).unwrap();

@@ -38,6 +38,7 @@ fn base_model() -> Model {
         ],
         ha: HaSettings::default(),
         maintenance: false,
+        settings: Default::default(),
     }
 }
 

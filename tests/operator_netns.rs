@@ -11,16 +11,9 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use common::netns::{Lab, wait_until};
-use harness::{Daemon, Vip, elected, pair};
+use harness::{Daemon, Vip, elected, ok_json, pair};
 
 const VIP_CIDR: &str = "192.0.2.1/24";
-
-fn ok_json(out: &(i32, String, String)) -> serde_json::Value {
-    assert_eq!(out.0, 0, "command failed: {}{}", out.1, out.2);
-    let v: serde_json::Value = serde_json::from_str(out.1.trim()).expect("JSON answer");
-    assert_eq!(v["status"], "ok", "{v}");
-    v
-}
 
 /// Pings the VIP every 10 ms from the client until `stop` returns true; counts losses.
 fn probe_while(lab: &Lab, limit: Duration, mut stop: impl FnMut() -> bool) -> (u32, u32) {

@@ -108,12 +108,15 @@ fn report() -> StatusReport {
             },
         ],
         carp: GlobalStatus {
+            demotion_expires: Default::default(),
             demotion: 240,
             demotions: BTreeMap::from([("maintenance".to_string(), 240)]),
             allow: true,
             maintenance: true,
             preempt: true,
             drops: BTreeMap::from([("badvhid".to_string(), 3)]),
+            waiting: Vec::new(),
+            checks: Vec::new(),
         },
     }
 }
@@ -384,6 +387,65 @@ fn prometheus_text_parses_and_says_what_status_says() {
         [4.0]
     );
     assert!(find("carpd_vhid_transitions_total", &[("vhid", "3")]).is_empty());
+}
+
+#[test]
+fn tracked_checks_show_in_the_table_the_json_and_the_metrics() {
+    let mut r = report();
+    r.carp.demotions.insert("check:uplink".into(), 50);
+    r.carp.checks = vec![
+        carpd::status::CheckStatus {
+            name: "uplink".into(),
+            kind: "link".into(),
+            ok: false,
+            demotion: 50,
+            runs: 7,
+            failures: 3,
+            timeouts: 0,
+            last: "eth1 has no carrier or is down".into(),
+        },
+        carpd::status::CheckStatus {
+            name: "db".into(),
+            kind: "command".into(),
+            ok: true,
+            demotion: 0,
+            runs: 7,
+            failures: 1,
+            timeouts: 1,
+            last: "exit 0".into(),
+        },
+    ];
+    r.carp.waiting = vec!["not taking MASTER until ready: startup_delay 30 s".into()];
+    let t = table(&r, NOW);
+    assert!(
+        t.contains("check uplink (link): FAILING, 7 runs, 3 failed, 0 timed out; last: eth1 has no carrier or is down\n"),
+        "{t}"
+    );
+    assert!(t.contains("check db (command): ok, 7 runs, 1 failed, 1 timed out; last: exit 0\n"));
+    assert!(
+        t.contains("hint: not taking MASTER until ready: startup_delay 30 s\n"),
+        "{t}"
+    );
+    let j = opnsense_json(&r);
+    assert_eq!(j["carpd"]["checks"][0]["type"], "link");
+    assert_eq!(j["carpd"]["checks"][1]["timeouts"], 1);
+    assert_eq!(
+        j["carpd"]["waiting"][0],
+        "not taking MASTER until ready: startup_delay 30 s"
+    );
+    let samples = reference_parse(&prometheus(&r));
+    let value = |name: &str, check: &str| -> Vec<f64> {
+        samples
+            .iter()
+            .filter(|(n, l, _)| n == name && l.get("check").map(String::as_str) == Some(check))
+            .map(|(_, _, v)| *v)
+            .collect()
+    };
+    assert_eq!(value("carpd_check_up", "uplink"), [0.0]);
+    assert_eq!(value("carpd_check_up", "db"), [1.0]);
+    assert_eq!(value("carpd_check_runs_total", "uplink"), [7.0]);
+    assert_eq!(value("carpd_check_timeouts_total", "db"), [1.0]);
+    assert_eq!(value("carpd_check_failures_total", "uplink"), [3.0]);
 }
 
 /// A VRRPv3 router in status: its timing cell, its JSON extras, its metrics and its hints.

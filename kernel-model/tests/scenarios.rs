@@ -853,3 +853,102 @@ fn the_daemon_keeps_vrrp_priorities_with_the_demotion_and_the_protocol() {
         "{log}"
     );
 }
+
+/// Poll the kernel's demotion until it is `want` (bounded); the daemon's log on failure.
+fn until_demotion(fw: &Fw, d: &Daemon, want: i32, why: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fw.kernel().sysctl.demotion != want {
+        assert!(
+            Instant::now() < deadline,
+            "{why}: demotion {} where {want} was expected; daemon log:\n{}",
+            fw.kernel().sysctl.demotion,
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn readiness_checks_timed_demotions_and_pfsync_are_demotions_the_daemon_keeps() {
+    let fw = Fw::new(Release::FreeBsd14);
+    let (ready, number) = (fw.path("ready"), fw.path("db-demotion"));
+    fw.edit_config(
+        "</opnsense>",
+        &format!(
+            "<OPNsense><carpd>\
+             <general><ready_command>test -e {}</ready_command><ready_deadline>60</ready_deadline></general>\
+             <checks>\
+             <check uuid=\"30000000-0000-4000-8000-000000000001\"><name>db</name><type>file</type>\
+             <path>{}</path><interval>1</interval><rise>1</rise><fall>1</fall></check>\
+             <check uuid=\"30000000-0000-4000-8000-000000000002\"><name>tunnel</name><type>link</type>\
+             <interface>wg0</interface><interval>1</interval><rise>1</rise><fall>1</fall><weight>20</weight></check>\
+             </checks></carpd></OPNsense></opnsense>",
+            ready.display(),
+            number.display()
+        ),
+    );
+    std::fs::write(&number, "0\n").unwrap();
+    let d = fw.start();
+    // Not ready: carp(4) has no per-vhid INIT, so the daemon holds the node back with 240,
+    // written before the first vhid was applied.
+    until_demotion(&fw, &d, 240, "readiness");
+    let table = String::from_utf8_lossy(&fw.carpd(&["status"]).stdout).into_owned();
+    assert!(
+        table.contains("readiness 240") && table.contains("not taking MASTER until ready"),
+        "{table}"
+    );
+    std::fs::write(&ready, "").unwrap();
+    until_demotion(&fw, &d, 0, "ready");
+    assert!(d.log_text().contains("ready after"), "{}", d.log_text());
+
+    // A file check contributes the number its file holds; a link check its weight.
+    std::fs::write(&number, "30\n").unwrap();
+    until_demotion(&fw, &d, 30, "file check");
+    let (s, _) = fw.json(&["status", "--json"]);
+    assert_eq!(s["carpd"]["demotions"]["check:db"], 30, "{s}");
+    fw.with(|k| k.set_link("wg0", false));
+    until_demotion(&fw, &d, 50, "link check");
+    fw.with(|k| k.set_link("wg0", true));
+    std::fs::write(&number, "0\n").unwrap();
+    until_demotion(&fw, &d, 0, "checks recovered");
+
+    // `--for`: in the kernel until it is due, then removed and logged.
+    let (a, _) = fw.json(&["demote", "upgrade", "+50", "--for", "2s", "--json"]);
+    assert_eq!(a["status"], "ok", "{a}");
+    assert_eq!(fw.kernel().sysctl.demotion, 50);
+    until_demotion(&fw, &d, 0, "the timed demotion");
+    assert!(
+        d.log_text().contains("demotion upgrade expired"),
+        "{}",
+        d.log_text()
+    );
+
+    // pfsync's bulk update is the kernel's own demotion, and status says what it is.
+    fw.with(|k| k.pfsync_bulk(true));
+    let table = String::from_utf8_lossy(&fw.carpd(&["status"]).stdout).into_owned();
+    assert!(table.contains("waiting for pfsync bulk update"), "{table}");
+    fw.with(|k| k.pfsync_bulk(false));
+    d.stop();
+
+    // carp(4) kept the vhids: restarted while MASTER, the node is serving, and no readiness
+    // wait hands its VIPs to the peer (the ready command would fail now).
+    fw.with(|k| k.master_down("vtnet0", 1));
+    assert!(
+        vhid_view(&fw.kernel())
+            .iter()
+            .any(|v| v.0 == "vtnet0" && v.1 == 1 && v.5 == VState::Master),
+        "{:#?}",
+        vhid_view(&fw.kernel())
+    );
+    std::fs::remove_file(&ready).unwrap();
+    let d = fw.start();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(fw.kernel().sysctl.demotion, 0, "{}", d.log_text());
+    assert!(
+        d.log_text()
+            .contains("no readiness wait or preempt delay for this start"),
+        "{}",
+        d.log_text()
+    );
+    d.stop();
+}

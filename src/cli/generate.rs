@@ -150,7 +150,7 @@ fn files_section(roff: &mut Roff) {
             std::path::Path::new(crate::paths::default_defguard_action())
                 .parent()
                 .map_or_else(String::new, |p| p.display().to_string()),
-            "shipped transition actions: log-transition, defguard-gateway, TEMPLATE; link one into the hooks directory to use it",
+            "shipped transition actions: log-transition, defguard-gateway, follow-vhid, TEMPLATE; link one into the hooks directory to use it",
         ),
     ];
     for (path, what) in entries {

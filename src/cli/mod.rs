@@ -10,8 +10,10 @@ use crate::paths::Paths;
 mod apply;
 mod check;
 mod client;
+mod events;
 mod generate;
 mod init;
+mod is_master;
 mod ops;
 mod run;
 mod show;
@@ -131,6 +133,10 @@ pub enum Command {
     Disable(client::JsonFlag),
     /// Turn CARP back on (like net.inet.carp.allow=1)
     Enable(client::JsonFlag),
+    /// Follow transitions, demotions, checks, hooks and drops as they happen (after a snapshot)
+    Events(events::EventsArgs),
+    /// Exit 0 if the VHID (`<vhid>@<device>`, `--vip ADDR`, `--all`) is MASTER, 1 if not, 3 with no daemon
+    IsMaster(is_master::IsMasterArgs),
     /// Transition hooks
     Hooks {
         #[command(subcommand)]
@@ -228,6 +234,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(a) => apply::run(&g, a),
         Command::Reload(a) => client::reload(&g, a),
         Command::Hooks { action } => client::hooks(&g, action),
+        Command::Events(a) => events::run(&g, a),
+        Command::IsMaster(a) => is_master::run(&g, a),
         Command::Maintenance { action } => ops::maintenance(&g, action),
         Command::Demote(a) => ops::demote(&g, a),
         Command::State(a) => ops::state(&g, a),

@@ -33,9 +33,38 @@ pub struct DemoteArgs {
     /// Keep the contribution across a restart and a reboot (a clear is always kept)
     #[arg(long)]
     pub persistent: bool,
+    /// Remove the contribution by itself after this long: `90s`, `15m`, `2h`, `1d` (or seconds)
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub expires_in: Option<u64>,
     /// Answer as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// Longest `--for`: a year, so that a typo cannot make a demotion effectively permanent.
+const MAX_FOR: u64 = 366 * 86400;
+
+/// `90s`, `15m`, `2h`, `1d` or plain seconds → seconds (1 s .. a year).
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: use e.g. 90s, 15m, 2h or 1d"))?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
+    };
+    match n.checked_mul(scale) {
+        Some(secs) if (1..=MAX_FOR).contains(&secs) => Ok(secs),
+        _ => Err(format!("{text:?}: a duration is 1 s to 366 d")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -75,17 +104,22 @@ pub fn demote(g: &super::Global, a: DemoteArgs) -> anyhow::Result<u8> {
         anyhow::bail!("{}", crate::operator::OperatorError::BadName(a.name));
     }
     let req = match parse_change(&a.change) {
+        Ok(Change::Clear) if a.expires_in.is_some() => {
+            anyhow::bail!("--for goes with +N or -N, not with clear")
+        }
         Ok(Change::Clear) => Request::Demote {
             name: a.name,
             delta: 0,
             clear: true,
             persistent: a.persistent,
+            expires_in: None,
         },
         Ok(Change::Delta(delta)) => Request::Demote {
             name: a.name,
             delta,
             clear: false,
             persistent: a.persistent,
+            expires_in: a.expires_in,
         },
         Err(reason) => anyhow::bail!("{reason}"),
     };
@@ -138,6 +172,18 @@ fn parse_change(s: &str) -> Result<Change, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("2h"), Ok(7200));
+        assert_eq!(parse_duration("1d"), Ok(86400));
+        assert_eq!(parse_duration("45"), Ok(45));
+        for bad in ["", "0", "5x", "m", "-5m", "367d", "99999999999999999999"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn change_forms() {

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use clap::Args;
 use serde::Serialize;
 
-use crate::config::{self, CarpGroup, Diagnostic, LoadError, Model, VipMode};
+use crate::config::{
+    self, CarpGroup, Check, CheckEffect, CheckKind, Diagnostic, LoadError, Model, Settings, VipMode,
+};
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
@@ -108,7 +110,71 @@ pub fn render(model: &Model) -> String {
             out.push('\n');
         }
     }
+    if model.settings != Settings::default() {
+        render_settings(&mut out, &model.settings);
+    }
     out
+}
+
+/// carpd's own settings and checks, shown only when any differs from the defaults.
+fn render_settings(out: &mut String, s: &Settings) {
+    let _ = write!(
+        out,
+        "startup delay: {} s  preempt delay: {} s  announce: ",
+        s.startup_delay.as_secs(),
+        s.preempt_delay.as_secs()
+    );
+    match s.announce_interval {
+        Some(every) => {
+            let _ = writeln!(out, "every {} s", every.as_secs());
+        }
+        None => out.push_str("off\n"),
+    }
+    match &s.ready_command {
+        Some(command) => {
+            let _ = writeln!(
+                out,
+                "ready command: {command}  (gives up after {} s)",
+                s.ready_deadline.as_secs()
+            );
+        }
+        None if !s.startup_delay.is_zero() => {
+            let _ = writeln!(out, "ready deadline: {} s", s.ready_deadline.as_secs());
+        }
+        None => {}
+    }
+    for check in &s.checks {
+        render_check(out, check);
+    }
+}
+
+fn render_check(out: &mut String, c: &Check) {
+    let what = match &c.kind {
+        CheckKind::Link { interface } => format!("link {interface}"),
+        CheckKind::Command { command } => format!("command {command}"),
+        CheckKind::File { path } => format!("file {}", path.display()),
+        CheckKind::Process { name } => format!("process {name}"),
+    };
+    let effect = match (&c.effect, &c.kind) {
+        (CheckEffect::Demote(_), CheckKind::File { .. }) => {
+            "demote by the file's number".to_string()
+        }
+        (CheckEffect::Demote(w), _) => format!("demote {w}"),
+        (CheckEffect::Fault { vhids }, _) if vhids.is_empty() => "fault: every VHID".to_string(),
+        (CheckEffect::Fault { vhids }, _) => {
+            let list: Vec<String> = vhids.iter().map(u8::to_string).collect();
+            format!("fault: VHID {}", list.join(","))
+        }
+    };
+    let _ = writeln!(
+        out,
+        "check {}: {what}  every {} s timeout {} s rise {} fall {}  {effect}",
+        c.name,
+        c.interval.as_secs(),
+        c.timeout.as_secs(),
+        c.rise,
+        c.fall
+    );
 }
 
 fn render_group(out: &mut String, g: &CarpGroup) {
@@ -163,5 +229,57 @@ fn render_group(out: &mut String, g: &CarpGroup) {
             let _ = write!(out, " {}", a.description);
         }
         out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn settings_and_checks_show_only_when_set() {
+        let mut model = Model::default();
+        assert!(!render(&model).contains("startup delay"));
+        model.settings = Settings {
+            startup_delay: Duration::from_secs(30),
+            ready_command: Some("test -e /var/run/booted".to_string()),
+            announce_interval: Some(Duration::from_secs(10)),
+            checks: vec![
+                Check {
+                    name: "uplink".to_string(),
+                    kind: CheckKind::Link {
+                        interface: "eth1".to_string(),
+                    },
+                    interval: Duration::from_secs(2),
+                    timeout: Duration::from_secs(2),
+                    rise: 2,
+                    fall: 3,
+                    effect: CheckEffect::Demote(240),
+                },
+                Check {
+                    name: "sshd".to_string(),
+                    kind: CheckKind::Process {
+                        name: "sshd".to_string(),
+                    },
+                    interval: Duration::from_secs(5),
+                    timeout: Duration::from_secs(1),
+                    rise: 1,
+                    fall: 1,
+                    effect: CheckEffect::Fault { vhids: vec![1, 2] },
+                },
+            ],
+            ..Settings::default()
+        };
+        let text = render(&model);
+        assert!(
+            text.contains(
+                "startup delay: 30 s  preempt delay: 0 s  announce: every 10 s\n\
+                 ready command: test -e /var/run/booted  (gives up after 300 s)\n\
+                 check uplink: link eth1  every 2 s timeout 2 s rise 2 fall 3  demote 240\n\
+                 check sshd: process sshd  every 5 s timeout 1 s rise 1 fall 1  fault: VHID 1,2\n"
+            ),
+            "{text}"
+        );
     }
 }

@@ -26,6 +26,18 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
         crate::native::write_kernel_state_dump(path, &kernel)?;
         return Ok(0);
     }
+    match fetch(g, a.json)? {
+        Ok(report) => {
+            print_report(&report, &a)?;
+            Ok(0)
+        }
+        Err(code) => Ok(code),
+    }
+}
+
+/// The daemon's report, or without a daemon the kernel's own view when carp(4) is here.
+/// `Ok(Err(code))`: no report, and why was already said (3 = no daemon).
+pub fn fetch(g: &super::Global, json: bool) -> anyhow::Result<Result<StatusReport, u8>> {
     let answer: client::StatusAnswer = match super::client::ask(g, &Request::Status) {
         Ok(answer) => answer,
         // No daemon, but carp(4) is here: the kernel still knows every VHID's state.
@@ -35,20 +47,18 @@ pub fn run(g: &super::Global, a: StatusArgs) -> anyhow::Result<u8> {
                 .kernel()?
                 .observe()
                 .map_err(crate::native::NativeError::from)?;
-            print_report(&crate::native::report(&model, &kernel), &a)?;
-            return Ok(0);
+            return Ok(Ok(crate::native::report(&model, &kernel)));
         }
-        Err(err) => return Ok(super::client::report_error(&err, a.json)),
+        Err(err) => return Ok(Err(super::client::report_error(&err, json))),
     };
     if answer.status != "ok" {
         let failed = serde_json::json!({ "status": answer.status, "reason": answer.reason });
-        return Ok(super::client::print_answer(&failed, a.json));
+        return Ok(Err(super::client::print_answer(&failed, json)));
     }
     let report = answer
         .report
         .ok_or_else(|| anyhow::anyhow!("bad status answer from carpd: no report"))?;
-    print_report(&report, &a)?;
-    Ok(0)
+    Ok(Ok(report))
 }
 
 fn print_report(report: &StatusReport, a: &StatusArgs) -> anyhow::Result<()> {

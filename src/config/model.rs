@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Length of a CARP key as the kernel holds it (`CARP_KEY_LEN`).
 pub const KEY_LEN: usize = 20;
@@ -189,6 +191,132 @@ impl HaSettings {
     }
 }
 
+/// carpd's own settings: `<OPNsense><carpd><general>` and `<OPNsense><carpd><checks>`.
+/// Durations are serialized as seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// After start carpd takes MASTER no sooner than this.
+    #[serde(serialize_with = "secs")]
+    pub startup_delay: Duration,
+    /// Shell command line (`/bin/sh -c`): carpd takes MASTER only once it has exited 0.
+    pub ready_command: Option<String>,
+    /// After this carpd stops waiting for `startup_delay` / `ready_command` (and says so).
+    #[serde(serialize_with = "secs")]
+    pub ready_deadline: Duration,
+    /// After start and after an interface comes back, carpd does not preempt for this long.
+    #[serde(serialize_with = "secs")]
+    pub preempt_delay: Duration,
+    /// A MASTER repeats its gratuitous ARP / unsolicited NA this often; `None` = off.
+    #[serde(serialize_with = "opt_secs")]
+    pub announce_interval: Option<Duration>,
+    /// Tracked checks, in config order.
+    pub checks: Vec<Check>,
+}
+
+impl Settings {
+    pub const DEFAULT_READY_DEADLINE: Duration = Duration::from_secs(300);
+}
+
+impl Default for Settings {
+    /// No delays, no ready command, a 300 s ready deadline, no periodic announcements, no checks.
+    fn default() -> Self {
+        Settings {
+            startup_delay: Duration::ZERO,
+            ready_command: None,
+            ready_deadline: Settings::DEFAULT_READY_DEADLINE,
+            preempt_delay: Duration::ZERO,
+            announce_interval: None,
+            checks: Vec::new(),
+        }
+    }
+}
+
+/// One tracked check (`<OPNsense><carpd><checks><check>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// `[A-Za-z0-9_.:-]{1,48}`, unique; its demotion shows as `check:NAME`.
+    pub name: String,
+    pub kind: CheckKind,
+    /// Time between two runs (the first runs at once).
+    #[serde(serialize_with = "secs")]
+    pub interval: Duration,
+    /// A run that takes longer is killed and counts as a failure.
+    #[serde(serialize_with = "secs")]
+    pub timeout: Duration,
+    /// Consecutive successes that make a failing check OK again.
+    pub rise: u32,
+    /// Consecutive failures that make an OK check failing.
+    pub fall: u32,
+    pub effect: CheckEffect,
+}
+
+impl Check {
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
+    pub const DEFAULT_RISE: u32 = 2;
+    pub const DEFAULT_FALL: u32 = 2;
+    pub const DEFAULT_WEIGHT: i32 = 240;
+    /// Longest check name (`check:` + the name stays within a demotion name's 64 characters).
+    pub const MAX_NAME_LEN: usize = 48;
+
+    /// The name its demotion contribution is kept under: `check:NAME`.
+    pub fn demotion_name(&self) -> String {
+        format!("check:{}", self.name)
+    }
+}
+
+/// What a check looks at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum CheckKind {
+    /// The interface is up (administratively and with carrier).
+    Link { interface: String },
+    /// A shell command line (`/bin/sh -c`) exits 0.
+    Command { command: String },
+    /// The file holds one integer: the demotion while it is non-zero (0 = healthy).
+    File { path: PathBuf },
+    /// A process of this name runs.
+    Process { name: String },
+}
+
+impl CheckKind {
+    /// `link`, `command`, `file` or `process`, as in config.xml.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            CheckKind::Link { .. } => "link",
+            CheckKind::Command { .. } => "command",
+            CheckKind::File { .. } => "file",
+            CheckKind::Process { .. } => "process",
+        }
+    }
+}
+
+/// What a failing check does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckEffect {
+    /// Demote by this much while failing (a file check: the file's number; this one only when
+    /// the file is missing or holds no number).
+    Demote(i32),
+    /// Put these VHIDs into INIT while failing; empty = every VHID.
+    Fault { vhids: Vec<u8> },
+}
+
+/// A duration as seconds: an integer when whole, else fractional.
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    if d.subsec_nanos() == 0 {
+        s.serialize_u64(d.as_secs())
+    } else {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => secs(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Everything carpd will run, validated.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Model {
@@ -196,6 +324,8 @@ pub struct Model {
     pub ha: HaSettings,
     /// `<virtualip_carp_maintenancemode>` present.
     pub maintenance: bool,
+    /// carpd's own settings and tracked checks (`<OPNsense><carpd><general>`, `<checks>`).
+    pub settings: Settings,
 }
 
 impl Model {

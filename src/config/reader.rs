@@ -3,7 +3,7 @@
 //! A production config.xml can be tens of megabytes, almost all of it filter rules, aliases and
 //! certificates. The reader walks the document event by event with one reused buffer and keeps
 //! text only for the handful of elements under `<interfaces>`, `<virtualip>`, `<hasync>` and
-//! carpd's own `<OPNsense><carpd><vhids>` (plus the presence of
+//! carpd's own `<OPNsense><carpd>` `<vhids>`, `<general>` and `<checks>` (plus the presence of
 //! `<virtualip_carp_maintenancemode>`); everything else is parsed for
 //! well-formedness and dropped at once. Lines come from counting newlines as the XML reader
 //! consumes its input, so no index of the whole file is ever built.
@@ -64,7 +64,8 @@ pub(crate) struct RawInterface {
     pub fields: Fields,
 }
 
-/// One `<virtualip><vip>`; `index` is 1-based among the `<vip>` elements.
+/// One `<virtualip><vip>`; `index` is 1-based among the `<vip>` elements. carpd's own lists
+/// (`<vhids><vhid>`, `<checks><check>`) are read into the same shape.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct RawVip {
     pub index: usize,
@@ -73,7 +74,7 @@ pub(crate) struct RawVip {
     pub fields: Fields,
 }
 
-/// `<hasync>`.
+/// A single element with its leaf fields: `<hasync>`, `<OPNsense><carpd><general>`.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct RawHasync {
     pub line: u32,
@@ -92,6 +93,10 @@ pub(crate) struct RawConfig {
     /// carpd's per-VHID settings: `<OPNsense><carpd><vhids><vhid uuid=…>` (the plugin's model;
     /// the same element in a Linux host's config.xml).
     pub vhid_settings: Vec<RawVip>,
+    /// carpd's general settings: `<OPNsense><carpd><general>`.
+    pub carpd_general: Option<RawHasync>,
+    /// carpd's tracked checks: `<OPNsense><carpd><checks><check uuid=…>`.
+    pub checks: Vec<RawVip>,
 }
 
 /// Why the document could not be read; the caller turns offsets into line and column.
@@ -157,6 +162,12 @@ enum Section {
     PluginVhids,
     /// One `<vhid>` of those.
     PluginVhid,
+    /// `<OPNsense><carpd><general>`.
+    PluginGeneral,
+    /// `<OPNsense><carpd><checks>`.
+    PluginChecks,
+    /// One `<check>` of those.
+    PluginCheck,
 }
 
 /// Text being gathered for one leaf element.
@@ -250,8 +261,11 @@ pub(crate) fn read<R: BufRead>(input: R) -> Result<RawConfig, XmlFailure> {
                     (2, _) => Section::None,
                     (3, Section::VirtualIpOther) => Section::VirtualIp,
                     (3, Section::Plugin) => Section::Opnsense,
-                    (4, Section::PluginVhids) => Section::Plugin,
+                    (4, Section::PluginVhids | Section::PluginGeneral | Section::PluginChecks) => {
+                        Section::Plugin
+                    }
                     (5, Section::PluginVhid) => Section::PluginVhids,
+                    (5, Section::PluginCheck) => Section::PluginChecks,
                     (_, s) => s,
                 };
                 if depth <= 3 {
@@ -378,13 +392,8 @@ fn element(
                 fields: Fields::default(),
             }),
             Section::VirtualIp if name == "vip" => {
-                let index = raw.vips.len() + 1;
-                raw.vips.push(RawVip {
-                    index,
-                    line,
-                    uuid: attribute(start, "uuid")?.filter(|u| !u.is_empty()),
-                    fields: Fields::default(),
-                });
+                let entry = entry(start, line, raw.vips.len() + 1)?;
+                raw.vips.push(entry);
             }
             Section::VirtualIp if !empty => *section = Section::VirtualIpOther,
             Section::Hasync => leaf(raw, *section, name, depth, line, empty, pending),
@@ -397,19 +406,36 @@ fn element(
         4 if *section == Section::Plugin && name == "vhids" && !empty => {
             *section = Section::PluginVhids
         }
-        5 if *section == Section::PluginVhids && name == "vhid" => {
-            let index = raw.vhid_settings.len() + 1;
-            raw.vhid_settings.push(RawVip {
-                index,
+        4 if *section == Section::Plugin && name == "general" => {
+            raw.carpd_general.get_or_insert(RawHasync {
                 line,
-                uuid: attribute(start, "uuid")?.filter(|u| !u.is_empty()),
                 fields: Fields::default(),
             });
+            if !empty {
+                *section = Section::PluginGeneral;
+            }
+        }
+        4 if *section == Section::Plugin && name == "checks" && !empty => {
+            *section = Section::PluginChecks
+        }
+        5 if *section == Section::PluginVhids && name == "vhid" => {
+            let entry = entry(start, line, raw.vhid_settings.len() + 1)?;
+            raw.vhid_settings.push(entry);
             if !empty {
                 *section = Section::PluginVhid;
             }
         }
-        6 if *section == Section::PluginVhid => {
+        5 if *section == Section::PluginChecks && name == "check" => {
+            let entry = entry(start, line, raw.checks.len() + 1)?;
+            raw.checks.push(entry);
+            if !empty {
+                *section = Section::PluginCheck;
+            }
+        }
+        5 if *section == Section::PluginGeneral => {
+            leaf(raw, *section, name, depth, line, empty, pending)
+        }
+        6 if matches!(*section, Section::PluginVhid | Section::PluginCheck) => {
             leaf(raw, *section, name, depth, line, empty, pending)
         }
         _ => {}
@@ -449,11 +475,23 @@ fn store(raw: &mut RawConfig, section: Section, p: Pending) {
         Section::VirtualIp => raw.vips.last_mut().map(|v| &mut v.fields),
         Section::Hasync => raw.hasync.as_mut().map(|h| &mut h.fields),
         Section::PluginVhid => raw.vhid_settings.last_mut().map(|v| &mut v.fields),
+        Section::PluginGeneral => raw.carpd_general.as_mut().map(|g| &mut g.fields),
+        Section::PluginCheck => raw.checks.last_mut().map(|c| &mut c.fields),
         _ => None,
     };
     if let Some(fields) = target {
         fields.push(p.name, field);
     }
+}
+
+/// A new entry of a list (`<vip>`, `<vhid>`, `<check>`), keyed by its `uuid` attribute.
+fn entry(start: &BytesStart<'_>, line: u32, index: usize) -> Result<RawVip, String> {
+    Ok(RawVip {
+        index,
+        line,
+        uuid: attribute(start, "uuid")?.filter(|u| !u.is_empty()),
+        fields: Fields::default(),
+    })
 }
 
 fn attribute(start: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
@@ -505,6 +543,22 @@ mod tests {
         assert_eq!(vip.fields.get("password").unwrap().value, "a&bA<c>");
         assert_eq!(vip.fields.get("peer").unwrap().value, "");
         assert_eq!(raw.maintenance, Some(11));
+    }
+
+    #[test]
+    fn keeps_carpd_general_and_checks() {
+        let xml = b"<opnsense>\n<OPNsense>\n<carpd>\n<general>\n<enabled>1</enabled>\n<startup_delay>5</startup_delay>\n</general>\n<checks>\n<check uuid=\"c1\">\n<name>up</name>\n<type>link</type>\n</check>\n<check/>\n</checks>\n</carpd>\n<other><general><startup_delay>9</startup_delay></general></other>\n</OPNsense>\n</opnsense>\n";
+        let raw = read(&xml[..]).unwrap();
+        let general = raw.carpd_general.unwrap();
+        assert_eq!(general.line, 4);
+        assert_eq!(general.fields.text("startup_delay"), Some("5"));
+        assert_eq!(general.fields.get("startup_delay").unwrap().line, 6);
+        assert_eq!(raw.checks.len(), 2);
+        assert_eq!(raw.checks[0].uuid.as_deref(), Some("c1"));
+        assert_eq!(raw.checks[0].line, 9);
+        assert_eq!(raw.checks[0].fields.text("type"), Some("link"));
+        assert_eq!(raw.checks[1].index, 2);
+        assert_eq!(raw.checks[1].uuid, None);
     }
 
     #[test]

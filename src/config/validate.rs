@@ -4,9 +4,13 @@
 //! applies VIPs), so a config the GUI accepts is accepted here and one that would misbehave
 //! on the kernel is refused before anything is applied.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
 
+use super::draft::device_name_problem;
 use super::key::{MAX_PASSWORD_BYTES, derive_key};
 use super::model::*;
 use super::reader::{Field, Fields, RawConfig, RawInterface, RawVip};
@@ -48,7 +52,83 @@ impl Findings {
         self.push(Severity::Note, place, line, message, hint);
     }
     pub fn has_errors(&self) -> bool {
-        self.0.iter().any(|d| d.severity == Severity::Error)
+        self.errors() > 0
+    }
+    fn errors(&self) -> usize {
+        self.0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+}
+
+/// One element of carpd's own settings (`<vhid>`, `<check>`, `<general>`): where it is, for
+/// the findings about its fields.
+struct Entry<'a> {
+    place: String,
+    line: u32,
+    fields: &'a Fields,
+}
+
+impl<'a> Entry<'a> {
+    /// An entry of the list `list` (`OPNsense/carpd/vhids/vhid`): by uuid, else by position.
+    fn listed(list: &str, r: &'a RawVip) -> Entry<'a> {
+        let place = match &r.uuid {
+            Some(u) => format!("{list}[uuid={u}]"),
+            None => format!("{list}[{}]", r.index),
+        };
+        Entry {
+            place,
+            line: r.line,
+            fields: &r.fields,
+        }
+    }
+    fn at(&self, name: &str) -> String {
+        format!("{}/{name}", self.place)
+    }
+    /// The line of `<name>`, or of the entry when the field is missing.
+    fn line(&self, name: &str) -> u32 {
+        self.fields.get(name).map_or(self.line, |fl| fl.line)
+    }
+    fn text(&self, name: &str) -> Option<&'a str> {
+        self.fields.text(name)
+    }
+    fn error(&self, f: &mut Findings, name: &str, message: String, hint: &str) {
+        f.error(self.at(name), self.line(name), message, hint);
+    }
+    fn warning(&self, f: &mut Findings, name: &str, message: String, hint: &str) {
+        f.warning(self.at(name), self.line(name), message, hint);
+    }
+    /// `<name>` as a number within `lo..=hi`: `Ok(None)` when absent or empty, `Err` when it
+    /// was reported as an error.
+    fn number(
+        &self,
+        name: &str,
+        lo: u32,
+        hi: u32,
+        hint: &str,
+        f: &mut Findings,
+    ) -> Result<Option<u32>, ()> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        parse_ranged(text, lo, hi).map(Some).map_err(|why| {
+            self.error(f, name, format!("{name} {why}"), hint);
+        })
+    }
+    /// `<name>` as a number of seconds within `lo..=hi`, else `default` (errors reported).
+    fn seconds(
+        &self,
+        name: &str,
+        (lo, hi): (u32, u32),
+        default: Duration,
+        f: &mut Findings,
+    ) -> Duration {
+        let hint = format!("a number of seconds from {lo} to {hi}");
+        match self.number(name, lo, hi, &hint, f) {
+            Ok(Some(n)) => Duration::from_secs(n.into()),
+            _ => default,
+        }
     }
 }
 
@@ -215,12 +295,17 @@ pub(crate) fn build(raw: &RawConfig) -> (Option<Model>, Findings) {
     check_unique_addresses(&vips, &mut f);
     check_interface_addresses(&vips, &raw.interfaces, &mut f);
     vhid_settings(&raw.vhid_settings, &mut groups, &mut f);
+    // The VHIDs a check may fault: those of every CARP VIP, broken ones too (their own errors
+    // say what is wrong with them).
+    let vhids: BTreeSet<u8> = carp_targets.keys().map(|(_, vhid)| *vhid).collect();
+    let settings = carpd_settings(raw, &vhids, &mut f);
 
     let ha = hasync(raw, &interfaces, &mut f);
     let model = Model {
         groups,
         ha,
         maintenance: raw.maintenance.is_some(),
+        settings,
     };
     if model.groups.is_empty() && !f.has_errors() {
         f.note(
@@ -243,12 +328,9 @@ pub(crate) fn build(raw: &RawConfig) -> (Option<Model>, Findings) {
 fn vhid_settings(raw: &[RawVip], groups: &mut [CarpGroup], f: &mut Findings) {
     let mut seen: HashMap<String, String> = HashMap::new();
     for r in raw {
-        let place = match &r.uuid {
-            Some(u) => format!("OPNsense/carpd/vhids/vhid[uuid={u}]"),
-            None => format!("OPNsense/carpd/vhids/vhid[{}]", r.index),
-        };
-        let at = |name: &str| format!("{place}/{name}");
-        let line = |name: &str| r.fields.get(name).map_or(r.line, |fl| fl.line);
+        let e = Entry::listed("OPNsense/carpd/vhids/vhid", r);
+        let at = |name: &str| e.at(name);
+        let line = |name: &str| e.line(name);
         let Some(vip) = r.fields.text("vip") else {
             f.error(
                 at("vip"),
@@ -270,7 +352,7 @@ fn vhid_settings(raw: &[RawVip], groups: &mut [CarpGroup], f: &mut Findings) {
             );
             continue;
         };
-        if let Some(first) = seen.insert(vip.to_string(), place.clone()) {
+        if let Some(first) = seen.insert(vip.to_string(), e.place.clone()) {
             f.error(
                 at("vip"),
                 line("vip"),
@@ -289,15 +371,10 @@ fn vhid_settings(raw: &[RawVip], groups: &mut [CarpGroup], f: &mut Findings) {
         };
         let mut ok = true;
         let mut number = |name: &str, lo: u32, hi: u32, hint: &str| -> Option<u32> {
-            let text = r.fields.text(name)?;
-            match parse_ranged(text, lo, hi) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    f.error(at(name), line(name), e, hint);
-                    ok = false;
-                    None
-                }
-            }
+            e.number(name, lo, hi, hint, f).unwrap_or_else(|()| {
+                ok = false;
+                None
+            })
         };
         if let Some(p) = number("priority", 1, 255, "1..254, or 255 on the address owner") {
             v.priority = p as u8;
@@ -363,6 +440,365 @@ fn vhid_settings(raw: &[RawVip], groups: &mut [CarpGroup], f: &mut Findings) {
             ),
         }
     }
+}
+
+/// carpd's own settings: `<OPNsense><carpd><general>` and the tracked checks.
+fn carpd_settings(raw: &RawConfig, vhids: &BTreeSet<u8>, f: &mut Findings) -> Settings {
+    let mut s = Settings::default();
+    if let Some(g) = &raw.carpd_general {
+        // The plugin also keeps `enabled` and `hook_timeout` here: not carpd's to read.
+        let e = Entry {
+            place: "OPNsense/carpd/general".to_string(),
+            line: g.line,
+            fields: &g.fields,
+        };
+        s.startup_delay = e.seconds("startup_delay", (0, 3600), s.startup_delay, f);
+        s.ready_deadline = e.seconds("ready_deadline", (1, 86400), s.ready_deadline, f);
+        s.preempt_delay = e.seconds("preempt_delay", (0, 3600), s.preempt_delay, f);
+        let announce = e.seconds("announce_interval", (0, 3600), Duration::ZERO, f);
+        s.announce_interval = (!announce.is_zero()).then_some(announce);
+        if let Some(command) = e.text("ready_command") {
+            if let Some(why) = command_problem(command) {
+                e.error(
+                    f,
+                    "ready_command",
+                    format!("ready_command: {why}"),
+                    COMMAND_HINT,
+                );
+            }
+            s.ready_command = Some(command.to_string());
+        }
+        if !s.startup_delay.is_zero()
+            && s.startup_delay >= s.ready_deadline
+            && e.text("startup_delay").is_some()
+        {
+            e.warning(
+                f,
+                "startup_delay",
+                format!(
+                    "startup_delay {} s is not shorter than ready_deadline {} s: carpd stops waiting at the deadline",
+                    s.startup_delay.as_secs(),
+                    s.ready_deadline.as_secs()
+                ),
+                "make ready_deadline longer than startup_delay",
+            );
+        }
+    }
+    s.checks = checks(&raw.checks, vhids, f);
+    s
+}
+
+/// The check types and the field each of them needs.
+const CHECK_TYPES: [(&str, &str); 4] = [
+    ("link", "interface"),
+    ("command", "command"),
+    ("file", "path"),
+    ("process", "process"),
+];
+
+const CHECK_TYPE_HINT: &str = "set <type> to link, command, file or process";
+
+const COMMAND_HINT: &str =
+    "carpd runs the line with /bin/sh -c: give the program's absolute path, or install it";
+
+/// `<OPNsense><carpd><checks><check>`: each one read in full, every problem reported.
+fn checks(raw: &[RawVip], vhids: &BTreeSet<u8>, f: &mut Findings) -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut names: HashMap<&str, (String, u32)> = HashMap::new();
+    for r in raw {
+        let e = Entry::listed("OPNsense/carpd/checks/check", r);
+        let errors = f.errors();
+
+        let name = match e.text("name") {
+            None => {
+                e.error(
+                    f,
+                    "name",
+                    "no <name>: a check needs one".to_string(),
+                    "name it with 1 to 48 characters from A-Z a-z 0-9 _ . : - (its demotion shows as check:NAME)",
+                );
+                None
+            }
+            Some(n) if n.len() > Check::MAX_NAME_LEN || !crate::operator::valid_name(n) => {
+                e.error(
+                    f,
+                    "name",
+                    format!("check name {n:?} is not valid"),
+                    "use 1 to 48 characters from A-Z a-z 0-9 _ . : - (its demotion shows as check:NAME)",
+                );
+                None
+            }
+            Some(n) => match names.get(n) {
+                Some((first, first_line)) => {
+                    e.error(
+                        f,
+                        "name",
+                        format!("check name {n} is already used by {first} (line {first_line})"),
+                        "give every check its own name",
+                    );
+                    None
+                }
+                None => {
+                    names.insert(n, (e.place.clone(), e.line("name")));
+                    Some(n)
+                }
+            },
+        };
+
+        let kind_name = match e.text("type") {
+            None => {
+                e.error(f, "type", "no <type>".to_string(), CHECK_TYPE_HINT);
+                None
+            }
+            Some(t) => match CHECK_TYPES.iter().find(|(known, _)| *known == t) {
+                Some((known, _)) => Some(*known),
+                None => {
+                    e.error(
+                        f,
+                        "type",
+                        format!("check type {t:?} is not known"),
+                        CHECK_TYPE_HINT,
+                    );
+                    None
+                }
+            },
+        };
+
+        let interval = e.seconds("interval", (1, 3600), Check::DEFAULT_INTERVAL, f);
+        let timeout = e.seconds("timeout", (1, 3600), interval, f);
+        let mut count = |name: &str, default: u32, what: &str| -> u32 {
+            let hint = format!("1 to 100 consecutive {what}");
+            e.number(name, 1, 100, &hint, f)
+                .ok()
+                .flatten()
+                .unwrap_or(default)
+        };
+        let rise = count(
+            "rise",
+            Check::DEFAULT_RISE,
+            "successes that make a failing check OK",
+        );
+        let fall = count(
+            "fall",
+            Check::DEFAULT_FALL,
+            "failures that make an OK check failing",
+        );
+        let weight = e
+            .number(
+                "weight",
+                1,
+                1 << 20,
+                "the demotion while the check fails, 1 to 1048576 (240 = maintenance mode's)",
+                f,
+            )
+            .ok()
+            .flatten();
+        let fault = e
+            .number(
+                "fault",
+                0,
+                1,
+                "1 = a failing check puts its VHIDs into INIT, 0 = it demotes",
+                f,
+            )
+            .ok()
+            .flatten()
+            == Some(1);
+        let mut fault_vhids: Vec<u8> = Vec::new();
+        if let Some(list) = e.text("vhids") {
+            for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                match parse_ranged(part, 1, 255) {
+                    Ok(v) if vhids.contains(&(v as u8)) => fault_vhids.push(v as u8),
+                    Ok(v) => e.error(
+                        f,
+                        "vhids",
+                        format!("vhids: no CARP VIP has vhid {v}"),
+                        "list VHIDs of this node's CARP VIPs, comma-separated, or leave <vhids> empty for all",
+                    ),
+                    Err(why) => e.error(
+                        f,
+                        "vhids",
+                        format!("vhids: {why}"),
+                        "comma-separated VHID numbers from 1 to 255, e.g. 1,2",
+                    ),
+                }
+            }
+            fault_vhids.sort_unstable();
+            fault_vhids.dedup();
+            if !fault {
+                e.warning(
+                    f,
+                    "vhids",
+                    "<vhids> is used only by a fault check: this check demotes every VHID"
+                        .to_string(),
+                    "set <fault>1</fault> to put only these VHIDs into INIT, or clear <vhids>",
+                );
+            }
+        }
+        if fault && weight.is_some() {
+            e.error(
+                f,
+                "weight",
+                "<weight> with <fault>1</fault>: a fault check puts VHIDs into INIT and does not demote".to_string(),
+                "clear <weight>, or set <fault>0</fault> to demote by the weight",
+            );
+        } else if kind_name == Some("file") && weight.is_some() {
+            e.warning(
+                f,
+                "weight",
+                "<weight> is not used by a file check: the number in the file is the demotion"
+                    .to_string(),
+                "clear <weight>; a missing or unreadable file demotes by 240",
+            );
+        }
+
+        let kind = kind_name.and_then(|t| check_kind(&e, t, f));
+        if let Some(t) = kind_name {
+            for (other, field) in CHECK_TYPES {
+                if other != t && e.text(field).is_some() {
+                    e.warning(
+                        f,
+                        field,
+                        format!(
+                            "<{field}> belongs to {other} checks; this {t} check does not use it"
+                        ),
+                        "delete the field, or change <type>",
+                    );
+                }
+            }
+        }
+
+        if f.errors() != errors {
+            continue;
+        }
+        let (Some(name), Some(kind)) = (name, kind) else {
+            continue;
+        };
+        let effect = if fault {
+            CheckEffect::Fault { vhids: fault_vhids }
+        } else {
+            match kind {
+                CheckKind::File { .. } => CheckEffect::Demote(Check::DEFAULT_WEIGHT),
+                _ => CheckEffect::Demote(weight.map_or(Check::DEFAULT_WEIGHT, |w| w as i32)),
+            }
+        };
+        out.push(Check {
+            name: name.to_string(),
+            kind,
+            interval,
+            timeout,
+            rise,
+            fall,
+            effect,
+        });
+    }
+    out
+}
+
+/// The type-specific part of a check of type `t`; `None` when its field is missing or wrong.
+fn check_kind(e: &Entry<'_>, t: &str, f: &mut Findings) -> Option<CheckKind> {
+    let field = CHECK_TYPES.iter().find(|(known, _)| *known == t)?.1;
+    let Some(value) = e.text(field) else {
+        let hint = match t {
+            "link" => "name the interface's device, e.g. eth1 or igb0",
+            "command" => "a shell command line that exits 0 while all is well",
+            "file" => "the absolute path of a file holding one number: the demotion (0 = healthy)",
+            _ => "the process name as ps shows it, e.g. sshd",
+        };
+        e.error(f, field, format!("a {t} check needs <{field}>"), hint);
+        return None;
+    };
+    let problem = match t {
+        "link" => device_name_problem(value)
+            .or_else(|| {
+                (!value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
+                .then_some("use only A-Z a-z 0-9 _ . -")
+            })
+            .map(|why| {
+                (
+                    format!("interface {value:?} is not a device name: {why}"),
+                    "name the interface's device, e.g. eth1 or igb0",
+                )
+            }),
+        "command" => command_problem(value).map(|why| (format!("command: {why}"), COMMAND_HINT)),
+        "file" => (!Path::new(value).is_absolute()).then(|| {
+            (
+                format!("path {value:?} is not absolute"),
+                "give the file's absolute path, e.g. /var/run/carpd-demotion",
+            )
+        }),
+        _ => (value.chars().count() > 32
+            || value.contains('/')
+            || value.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .then(|| {
+            (
+                format!("process name {value:?} is not valid"),
+                "1 to 32 characters, no / or whitespace: the name as ps shows it, e.g. sshd",
+            )
+        }),
+    };
+    if let Some((message, hint)) = problem {
+        e.error(f, field, message, hint);
+        return None;
+    }
+    Some(match t {
+        "link" => CheckKind::Link {
+            interface: value.to_string(),
+        },
+        "command" => CheckKind::Command {
+            command: value.to_string(),
+        },
+        "file" => CheckKind::File { path: value.into() },
+        _ => CheckKind::Process {
+            name: value.to_string(),
+        },
+    })
+}
+
+/// First words `/bin/sh` runs itself: keywords and builtins, not looked up as programs.
+const SHELL_WORDS: &[&str] = &[
+    "!", "{", "}", "[", "[[", ".", ":", "alias", "bg", "break", "case", "cd", "command",
+    "continue", "do", "done", "echo", "elif", "else", "esac", "eval", "exec", "exit", "export",
+    "false", "fc", "fg", "fi", "for", "getopts", "hash", "if", "jobs", "kill", "local", "printf",
+    "pwd", "read", "readonly", "return", "set", "shift", "test", "then", "times", "trap", "true",
+    "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
+];
+
+/// Why the program a shell command line starts cannot run, when that can be told without a
+/// shell: its first word is an absolute path that is missing or not executable, or a bare name
+/// found nowhere on PATH. Keywords, builtins, assignments, expansions and quoting are left to
+/// the shell.
+fn command_problem(command: &str) -> Option<String> {
+    let word = command.split_whitespace().next()?;
+    if SHELL_WORDS.contains(&word) || word.contains(|c: char| "=$`'\"\\*?[](){};&|<>~#".contains(c))
+    {
+        return None;
+    }
+    if word.starts_with('/') {
+        return match std::fs::metadata(word) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Some(format!("{word} does not exist"))
+            }
+            Err(e) => Some(format!("{word} cannot be looked at: {e}")),
+            Ok(m) if m.is_dir() => Some(format!("{word} is a directory, not a program")),
+            Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+                Some(format!("{word} is not executable"))
+            }
+            Ok(_) => None,
+        };
+    }
+    if word.contains('/') {
+        // Relative to the daemon's working directory: nothing to check here.
+        return None;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    let found = std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(word))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    });
+    (!found).then(|| format!("{word} is not found on PATH ({})", path.to_string_lossy()))
 }
 
 fn source_id(v: &RawVip) -> Option<String> {

@@ -131,3 +131,41 @@ pub struct StatusAnswer {
     #[serde(default)]
     pub report: Option<crate::status::StatusReport>,
 }
+
+/// Send `req` and hand every answer line to `on_line` until the daemon closes the connection
+/// or `on_line` returns false (`carpd events`). No timeout: a stream may be quiet for hours.
+pub fn stream(
+    socket: &Path,
+    req: &Request,
+    mut on_line: impl FnMut(&str) -> bool,
+) -> Result<(), ClientError> {
+    let shown = socket.display().to_string();
+    let io_err = |source: std::io::Error| ClientError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let mut stream = match UnixStream::connect(socket) {
+        Ok(s) => s,
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
+            return Err(ClientError::NoDaemon(shown));
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    let mut line = serde_json::to_vec(req).map_err(|e| io_err(std::io::Error::other(e)))?;
+    line.push(b'\n');
+    stream.write_all(&line).map_err(io_err)?;
+    let reader = BufReader::new(stream.take(u64::MAX));
+    for line in reader.lines() {
+        let line = line.map_err(io_err)?;
+        if line.len() > MAX_ANSWER {
+            return Err(ClientError::BadAnswer(format!(
+                "an event line of {} bytes",
+                line.len()
+            )));
+        }
+        if !on_line(&line) {
+            break;
+        }
+    }
+    Ok(())
+}

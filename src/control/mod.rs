@@ -23,7 +23,8 @@ pub enum Request {
         #[serde(default)]
         persistent: bool,
     },
-    /// Named demotion contribution: add `delta`, or clear the name when `clear`.
+    /// Named demotion contribution: add `delta`, or clear the name when `clear`. With
+    /// `expires_in` (seconds) the contribution removes itself that long after this request.
     Demote {
         name: String,
         #[serde(default)]
@@ -32,6 +33,8 @@ pub enum Request {
         clear: bool,
         #[serde(default)]
         persistent: bool,
+        #[serde(default)]
+        expires_in: Option<u64>,
     },
     /// Forced transition of one VHID (`vhid` + optional `device`) or all (`vhid` absent).
     State {
@@ -43,6 +46,9 @@ pub enum Request {
     },
     Disable,
     Enable,
+    /// Keep the connection open and stream [`crate::events::Event`] lines, after a first
+    /// `{"event":"snapshot","report":…}`. Served by the control server itself.
+    Events,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,7 +200,8 @@ mod tests {
                 name: "service:openvpn".into(),
                 delta: 50,
                 clear: false,
-                persistent: false
+                persistent: false,
+                expires_in: None
             })
         );
         assert_eq!(
@@ -203,7 +210,18 @@ mod tests {
                 name: "x".into(),
                 delta: 0,
                 clear: true,
-                persistent: true
+                persistent: true,
+                expires_in: None
+            })
+        );
+        assert_eq!(
+            parse_request(r#"{"cmd":"demote","name":"x","delta":240,"expires_in":600}"#),
+            Ok(Request::Demote {
+                name: "x".into(),
+                delta: 240,
+                clear: false,
+                persistent: false,
+                expires_in: Some(600)
             })
         );
         assert_eq!(

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 
 use super::{MAX_REQUEST_LINE, Request, failed, parse_request};
+use crate::events::EventBus;
 
 /// One request with the channel its answer goes back on.
 pub type Call = (Request, oneshot::Sender<serde_json::Value>);
@@ -38,10 +39,11 @@ const MAX_CONNECTIONS: usize = 64;
 pub async fn serve(
     path: &Path,
     calls: mpsc::Sender<Call>,
+    events: EventBus,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = bind(path)?;
     let guard = SocketFile::new(path);
-    Ok(tokio::spawn(accept_loop(listener, calls, guard)))
+    Ok(tokio::spawn(accept_loop(listener, calls, events, guard)))
 }
 
 fn with_path(path: &Path, what: &str, e: io::Error) -> io::Error {
@@ -142,15 +144,21 @@ impl Drop for SocketFile {
     }
 }
 
-async fn accept_loop(listener: UnixListener, calls: mpsc::Sender<Call>, _guard: SocketFile) {
+async fn accept_loop(
+    listener: UnixListener,
+    calls: mpsc::Sender<Call>,
+    events: EventBus,
+    _guard: SocketFile,
+) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         match listener.accept().await {
             Ok((stream, _)) => match Arc::clone(&slots).try_acquire_owned() {
                 Ok(permit) => {
                     let calls = calls.clone();
+                    let events = events.clone();
                     tokio::spawn(async move {
-                        serve_connection(stream, calls).await;
+                        serve_connection(stream, calls, events).await;
                         drop(permit);
                     });
                 }
@@ -189,7 +197,7 @@ async fn write_answer<W: AsyncWrite + Unpin>(
     }
 }
 
-async fn serve_connection(stream: UnixStream, calls: mpsc::Sender<Call>) {
+async fn serve_connection(stream: UnixStream, calls: mpsc::Sender<Call>, events: EventBus) {
     let (read_half, mut write_half) = stream.into_split();
     let mut reader = BufReader::new(read_half);
     loop {
@@ -220,6 +228,9 @@ async fn serve_connection(stream: UnixStream, calls: mpsc::Sender<Call>) {
             Ok(text) if text.trim().is_empty() => continue,
             Ok(text) => match parse_request(text) {
                 Err(reason) => failed(reason),
+                Ok(Request::Events) => {
+                    return stream_events(&calls, &events, reader, write_half).await;
+                }
                 Ok(req) => call_engine(&calls, req).await,
             },
         };
@@ -229,6 +240,48 @@ async fn serve_connection(stream: UnixStream, calls: mpsc::Sender<Call>) {
         if !complete {
             // EOF right after a request without newline: answered, now done.
             return;
+        }
+    }
+}
+
+/// `carpd events`: subscribe first, so nothing falls between the snapshot and the stream; then
+/// the snapshot, then every event until the client goes away or stops reading for
+/// [`WRITE_TIMEOUT`]. A listener that falls [`crate::events::BUFFER`] lines behind is told how
+/// many it missed; the daemon never waits for it.
+async fn stream_events(
+    calls: &mpsc::Sender<Call>,
+    events: &EventBus,
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut write_half: tokio::net::unix::OwnedWriteHalf,
+) {
+    let mut rx = events.subscribe();
+    let status = call_engine(calls, Request::Status).await;
+    let snapshot = match status.get("report") {
+        Some(report) => serde_json::json!({ "event": "snapshot", "report": report }),
+        None => status,
+    };
+    if write_answer(&mut write_half, &snapshot).await.is_err() {
+        return;
+    }
+    let mut scratch = [0u8; 256];
+    loop {
+        let line: String = tokio::select! {
+            next = rx.recv() => match next {
+                Ok(line) => line.to_string(),
+                Err(broadcast::error::RecvError::Lagged(n)) => crate::events::missed_line(n),
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            // The client closed its end (or sent something, which a listener has no use for).
+            read = reader.read(&mut scratch) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            },
+        };
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        match tokio::time::timeout(WRITE_TIMEOUT, write_half.write_all(&bytes)).await {
+            Ok(Ok(())) => {}
+            _ => return,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use crate::config::{CarpGroup, HaSettings};
-use crate::proto::{Election, Family, Machine, MachineConfig, State, VrrpConfig, VrrpMachine};
+use crate::proto::{
+    Election, Family, Machine, MachineConfig, Rival, State, VrrpConfig, VrrpMachine,
+};
 use crate::status::Transitions;
 use crate::wire::auth::CarpAuth;
 
@@ -29,6 +31,9 @@ pub struct Counters {
     /// VRRP adverts accepted although their interval differs from ours (RFC 9568 backups
     /// learn the master's; a mismatch is a configuration smell, not an attack).
     pub interval_mismatches: u64,
+    /// Adverts heard while MASTER from another node that does not yield and that we do not
+    /// yield to (or cannot authenticate): the dual-master alarm.
+    pub dual_master: u64,
 }
 
 impl Counters {
@@ -50,7 +55,27 @@ pub struct Group {
     /// carpd). They stay while the election may still make us MASTER and go as soon as a
     /// master is heard or we settle elsewhere.
     pub stale: bool,
+    /// The machine's `poll_timeout` as of the last time the runtime carried out its outputs
+    /// (a machine's deadline changes only with an input, which is always followed by that).
+    pub deadline: Option<Instant>,
+    /// The other master heard lately while this group is MASTER (see [`Group::note_rival`]).
+    pub rival: Option<RivalTrack>,
+    /// When this group last announced its addresses (gratuitous ARP / unsolicited NA), for
+    /// the periodic refresh.
+    pub announced: Option<Instant>,
 }
+
+/// Adverts from one other master in a row: one or two are an election settling (a healed
+/// partition, two nodes starting together), more mean a node that does not hear us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RivalTrack {
+    pub source: IpAddr,
+    pub count: u32,
+    pub last: Instant,
+}
+
+/// Rival adverts in a row that raise the dual-master alarm.
+pub const RIVAL_ALARM_AFTER: u32 = 3;
 
 /// The state machine settings a configured group runs with.
 pub fn machine_config(cfg: &CarpGroup, ha: &HaSettings, opts: &Tuning) -> MachineConfig {
@@ -110,6 +135,9 @@ impl Group {
             counters: Counters::default(),
             transitions: Transitions::default(),
             stale: false,
+            deadline: None,
+            rival: None,
+            announced: None,
         }
     }
 
@@ -152,6 +180,82 @@ impl Group {
             && let Some(v) = vrrp_config(&self.cfg, opts, primary)
         {
             m.set_config(now, v);
+        }
+    }
+
+    /// Note one advert (or undecodable datagram) from another master while this group is
+    /// MASTER; true once [`RIVAL_ALARM_AFTER`] came from the same source, each within three
+    /// of our advert intervals of the one before — an election that settles never gets there,
+    /// as the loser yields at our next advert.
+    pub fn note_rival(&mut self, source: IpAddr, now: Instant) -> bool {
+        let window = self.advert_interval() * 3;
+        let count = match self.rival {
+            Some(r) if r.source == source && now.saturating_duration_since(r.last) <= window => {
+                r.count.saturating_add(1)
+            }
+            _ => 1,
+        };
+        self.rival = Some(RivalTrack {
+            source,
+            count,
+            last: now,
+        });
+        count >= RIVAL_ALARM_AFTER
+    }
+
+    /// How often this group advertises as MASTER (CARP: advbase plus its skew; VRRP: its
+    /// interval).
+    pub fn advert_interval(&self) -> std::time::Duration {
+        match &self.machine {
+            Election::Carp(_) => {
+                std::time::Duration::from_secs(u64::from(self.cfg.advbase.max(1)))
+                    + std::time::Duration::from_micros(
+                        u64::from(self.cfg.advskew) * 1_000_000 / 256,
+                    )
+            }
+            Election::Vrrp(m) => {
+                std::time::Duration::from_millis(u64::from(m.config().interval_cs.max(1)) * 10)
+            }
+        }
+    }
+
+    /// How a rival master differs from what this group advertises.
+    pub fn rival_why(&self, rival: Rival) -> String {
+        const DEAF: &str = "it keeps advertising, so it does not hear our adverts";
+        match (rival, &self.machine) {
+            (Rival::Carp { advbase, advskew }, Election::Carp(m)) => {
+                let ours = crate::proto::demoted_skew(self.cfg.advskew, m.demotion());
+                let differs = if advbase != self.cfg.advbase {
+                    format!("advbase {advbase} where ours is {}", self.cfg.advbase)
+                } else {
+                    format!("advskew {advskew} where ours is {ours}")
+                };
+                format!("it advertises {differs}, so it should yield to us; {DEAF}")
+            }
+            (
+                Rival::Vrrp {
+                    priority,
+                    interval_cs,
+                },
+                Election::Vrrp(m),
+            ) => {
+                let ours = m.priority();
+                let differs = if priority == ours {
+                    format!("the same priority {priority} from a lower address")
+                } else {
+                    format!("priority {priority} where ours is {ours}")
+                };
+                let interval = if interval_cs != m.config().interval_cs {
+                    format!(
+                        ", every {interval_cs} cs where we advertise every {} cs",
+                        m.config().interval_cs
+                    )
+                } else {
+                    String::new()
+                };
+                format!("it advertises {differs}{interval}, so it should yield to us; {DEAF}")
+            }
+            _ => "it speaks another protocol".to_string(),
         }
     }
 

@@ -207,3 +207,17 @@ fn from_vrrp_parse(e: vrrp::ParseError) -> Drop {
         vrrp::ParseError::BadSum => Drop::BadSum,
     }
 }
+
+/// Why a drop on a VHID this node is MASTER of means another master may be on the segment, if
+/// it does (for the dual-master alarm).
+pub fn rival_why(drop: Drop) -> Option<&'static str> {
+    match drop {
+        Drop::BadAuth => {
+            Some("its adverts for this VHID fail authentication: another password or address set")
+        }
+        Drop::BadAddrs => Some("its VRRP adverts list other addresses"),
+        Drop::CarpOnVrrp => Some("it speaks CARP on this VRRP router's number"),
+        Drop::VrrpOnCarp => Some("it speaks VRRP on this CARP VHID's number"),
+        _ => None,
+    }
+}

@@ -15,6 +15,7 @@ pub fn vhid_status(g: &Group, now: Instant, hooks: Vec<HookResult>) -> VhidStatu
         adverts_sent: g.counters.adverts_sent,
         adverts_received: g.counters.adverts_received,
         drops: g.counters.drops.clone(),
+        dual_master: Some(g.counters.dual_master),
         hooks,
         ..VhidStatus::configured(&g.cfg)
     };

@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 
 use crate::config::{self, CarpGroup, Model};
 use crate::control::{self, ForcedState, Request, server::Call};
+use crate::events::{Event, EventBus};
+use crate::health::{Health, HealthEvent};
 use crate::hooks::{HookEvent, HookRunner};
 use crate::logging::{Log, RateLimit};
 use crate::operator::{OperatorState, Persist};
@@ -18,6 +20,7 @@ use crate::platform::linux::addresses::AddressControl;
 use crate::platform::linux::announce::Announcer;
 use crate::platform::linux::carp_socket::{CarpSocket, Received};
 use crate::platform::linux::links::{self, LinkEvent};
+use crate::platform::linux::timer::DeadlineTimer;
 use crate::proto::{AdminRequest, Family, Input, Output, State};
 use crate::status::GlobalStatus;
 use crate::wire::carp::Repr;
@@ -108,6 +111,19 @@ struct Daemon {
     ucarp: Option<Box<UcarpMode>>,
     /// VHIDs (`<vhid>@<device>`) that have left the INIT they started in.
     started: std::collections::BTreeSet<String>,
+    /// `carpd events` listeners.
+    events: EventBus,
+    /// Group indices by device and by the number at byte 1 of a protocol-112 payload (CARP's
+    /// vhid, VRRP's VRID): the only groups a packet can be for.
+    by_number: BTreeMap<String, Vec<Vec<usize>>>,
+    /// Every group's deadline as noted when it was flushed, earliest first. An entry is stale
+    /// (and skipped) when the group's `deadline` has moved on since; groups are renumbered
+    /// only with a full rebuild (`reindex`).
+    deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, usize)>>,
+    /// The demotion (total and breakdown) last told to listeners.
+    told_demotion: Option<(i32, BTreeMap<String, i32>)>,
+    /// Tracked checks, readiness gating and the preempt delay.
+    health: Health,
 }
 
 impl Daemon {
@@ -137,12 +153,14 @@ impl Daemon {
             opts.paths.run_dir.display()
         )))?;
         let (call_tx, calls) = mpsc::channel(64);
-        let control_task = control::server::serve(&opts.paths.control_socket(), call_tx)
-            .await
-            .map_err(EngineError::io(format!(
-                "control socket {}",
-                opts.paths.control_socket().display()
-            )))?;
+        let events = EventBus::new();
+        let control_task =
+            control::server::serve(&opts.paths.control_socket(), call_tx, events.clone())
+                .await
+                .map_err(EngineError::io(format!(
+                    "control socket {}",
+                    opts.paths.control_socket().display()
+                )))?;
         let pidfile = opts.paths.pidfile();
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))
             .map_err(EngineError::io(format!("writing {}", pidfile.display())))?;
@@ -176,6 +194,7 @@ impl Daemon {
                 )
             }
         };
+        hooks.publish_to(events.clone());
         let addrs = AddressControl::new()
             .await
             .map_err(EngineError::io("rtnetlink"))?;
@@ -197,6 +216,11 @@ impl Daemon {
             control_task: Some(control_task),
             ucarp,
             started: std::collections::BTreeSet::new(),
+            events,
+            by_number: BTreeMap::new(),
+            deadlines: std::collections::BinaryHeap::new(),
+            told_demotion: None,
+            health: Health::start(&model.settings, Arc::new(links::link_up), Instant::now()),
             model: Model::default(),
             opts,
             log,
@@ -229,7 +253,11 @@ impl Daemon {
         if daemon.ucarp.is_none() {
             daemon.remove_foreign_stale(&stale).await;
         }
+        for line in daemon.health.waiting() {
+            daemon.log.info(&line);
+        }
         let now = Instant::now();
+        daemon.operator.automatic = daemon.health.demotions(false);
         daemon.apply_demotion(now);
         for dev in daemon.ifaces.keys().cloned().collect::<Vec<_>>() {
             daemon.link_changed(&dev, now);
@@ -255,23 +283,52 @@ impl Daemon {
         let mut usr1 = ucarp_signal(SignalKind::user_defined1(), "SIGUSR1")?;
         let mut usr2 = ucarp_signal(SignalKind::user_defined2(), "SIGUSR2")?;
         let mut quit = ucarp_signal(SignalKind::quit(), "SIGQUIT")?;
+        let timer = DeadlineTimer::new().map_err(EngineError::io("timerfd"))?;
+        // Once a second: demotions given with `--for` and the preempt delay when due, and the
+        // periodic announcements.
+        let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self
-                .groups
-                .iter()
-                .filter_map(|g| g.machine.poll_timeout())
-                .min()
+                .next_deadline()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            timer.arm(deadline).map_err(EngineError::io("timerfd"))?;
+            // The groups the event touched (timer and packets, which come by the thousand at
+            // short intervals); every other event may touch any group.
+            let mut touched: Option<Vec<usize>> = None;
             tokio::select! {
-                _ = tokio::time::sleep_until(deadline.into()) => {
+                fired = timer.fired() => {
+                    fired.map_err(EngineError::io("timerfd"))?;
+                    // An advert that reached a socket by the deadline counts before it: at
+                    // 10 ms adverts a backup's master-down timer and the advert that cancels
+                    // it are often ready together. Let the reader tasks hand over what the
+                    // sockets hold (a yield polls the I/O driver first), and take that in.
+                    tokio::task::yield_now().await;
+                    let mut due = Vec::new();
+                    while let Ok((dev, packet)) = self.packets.try_recv() {
+                        due.extend(self.on_packet(&dev, packet));
+                    }
                     let now = Instant::now();
-                    for g in &mut self.groups {
-                        if g.machine.poll_timeout().is_some_and(|t| t <= now) {
+                    while let Some(&std::cmp::Reverse((t, i))) = self.deadlines.peek() {
+                        if t > now {
+                            break;
+                        }
+                        self.deadlines.pop();
+                        let g = &mut self.groups[i];
+                        if g.deadline == Some(t) {
+                            // Its heap entry is gone: the flush below notes the next one.
+                            g.deadline = None;
                             g.machine.handle_timeout(now);
+                            due.push(i);
                         }
                     }
+                    touched = Some(due);
                 }
-                Some((dev, packet)) = self.packets.recv() => self.on_packet(&dev, packet),
+                Some((dev, packet)) = self.packets.recv() => {
+                    touched = Some(self.on_packet(&dev, packet).into_iter().collect());
+                }
+                _ = housekeeping.tick() => self.housekeeping(),
+                event = self.health.recv() => self.on_health(event),
                 Some(event) = self.links.recv() => self.on_link(event).await,
                 Some((req, reply)) = self.calls.recv() => {
                     let answer = self.on_request(req).await;
@@ -301,7 +358,10 @@ impl Daemon {
                 _ = term.recv() => { self.log.info("SIGTERM: leaving"); return Ok(()); }
                 _ = int.recv() => { self.log.info("SIGINT: leaving"); return Ok(()); }
             }
-            self.flush().await;
+            match touched {
+                Some(groups) => self.flush_groups(&groups).await,
+                None => self.flush().await,
+            }
         }
     }
 
@@ -411,6 +471,7 @@ impl Daemon {
         }
         self.model.groups.push(group.cfg.clone());
         self.groups.push(group);
+        self.reindex();
         if !self.ifaces.contains_key(&dev) {
             let iface = Iface {
                 ifindex: None,
@@ -544,12 +605,15 @@ impl Daemon {
         }
     }
 
-    /// Whether `g` can run: its interface is up and has a socket for each family it uses.
+    /// Whether `g` can run: readiness is over, no fault check holds its VHID, and its
+    /// interface is up and has a socket for each family it uses.
     fn usable(&self, g: &Group) -> bool {
         let Some(iface) = self.ifaces.get(&g.cfg.device) else {
             return false;
         };
-        iface.up
+        self.health.ready()
+            && self.health.faults(g.cfg.vhid).is_empty()
+            && iface.up
             && [Family::V4, Family::V6]
                 .into_iter()
                 .all(|f| !g.has_family(f) || iface.socket(f).is_some())
@@ -605,19 +669,25 @@ impl Daemon {
         } else if let Some(iface) = self.ifaces.get_mut(&event.ifname) {
             iface.up = false;
         }
-        self.link_changed(&event.ifname, Instant::now());
+        let now = Instant::now();
+        if event.up {
+            // A rejoin: the preempt delay runs again before this node takes VHIDs back.
+            self.health.rejoined(now);
+            self.operator.automatic = self.health.demotions(false);
+        }
+        self.link_changed(&event.ifname, now);
     }
 
     // ---- packets -----------------------------------------------------------------------
 
-    fn on_packet(&mut self, dev: &str, packet: Received) {
+    /// Check one datagram and feed it to its group's election; returns that group's index
+    /// when a machine got an input.
+    fn on_packet(&mut self, dev: &str, packet: Received) -> Option<usize> {
         if !self.allow {
-            return;
+            return None;
         }
         let now = Instant::now();
-        let Some(iface) = self.ifaces.get(dev) else {
-            return;
-        };
+        let iface = self.ifaces.get(dev)?;
         let dg = Datagram {
             family: packet.family,
             src: packet.src,
@@ -626,14 +696,14 @@ impl Daemon {
             payload: &packet.payload,
         };
         let own = &iface.own;
-        let verdict = receive::check(
-            &dg,
-            self.groups
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.cfg.device == dev),
-            |a| own.contains(a),
-        );
+        let candidates: &[usize] = match (self.by_number.get(dev), packet.payload.get(1)) {
+            (Some(buckets), Some(number)) => &buckets[usize::from(*number)],
+            _ => &[],
+        };
+        let groups = &self.groups;
+        let verdict = receive::check(&dg, candidates.iter().map(|&i| (i, &groups[i])), |a| {
+            own.contains(a)
+        });
         match verdict {
             Ok((i, input)) => {
                 let g = &mut self.groups[i];
@@ -645,6 +715,7 @@ impl Daemon {
                     g.counters.interval_mismatches += 1;
                 }
                 g.machine.handle_input(now, input);
+                Some(i)
             }
             Err((index, drop)) => {
                 let name = drop.stat_name();
@@ -652,30 +723,82 @@ impl Daemon {
                     Some(i) => self.groups[i].counters.drop(name),
                     None => *self.unmatched_drops.entry(name.to_string()).or_default() += 1,
                 }
+                // A MASTER that cannot believe adverts for its own VHID may not be alone.
+                if let Some(i) = index.filter(|i| self.groups[*i].state() == State::Master)
+                    && let Some(why) = receive::rival_why(drop)
+                {
+                    self.dual_master(i, packet.src, why.to_string(), now);
+                }
                 let key = format!("{dev}/{name}");
                 if let Some(suppressed) = self.limiter.allow(&key, now, DROP_LOG_EVERY) {
-                    let more = if suppressed > 0 {
-                        format!(" ({suppressed} more since the last line)")
-                    } else {
-                        String::new()
-                    };
+                    let more = more_since(suppressed);
                     self.log.warn(&format!(
                         "carp: {dev}: dropped a packet from {} ({name}){more}",
                         packet.src
                     ));
+                    self.events.publish(&Event::Drops {
+                        device: dev.to_string(),
+                        vhid: index.map(|i| self.groups[i].cfg.vhid),
+                        reason: name.to_string(),
+                        count: suppressed + 1,
+                        at: unix_now(),
+                    });
                 }
+                None
             }
+        }
+    }
+
+    /// The earliest live deadline, dropping stale heap entries on the way.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(&std::cmp::Reverse((t, i))) = self.deadlines.peek() {
+            if self.groups.get(i).is_some_and(|g| g.deadline == Some(t)) {
+                return Some(t);
+            }
+            self.deadlines.pop();
+        }
+        None
+    }
+
+    /// Rebuild [`Daemon::by_number`] and the deadline heap after groups were added or removed
+    /// (indices moved).
+    fn reindex(&mut self) {
+        self.deadlines = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| g.deadline.map(|t| std::cmp::Reverse((t, i))))
+            .collect();
+        self.by_number.clear();
+        for (i, g) in self.groups.iter().enumerate() {
+            self.by_number
+                .entry(g.cfg.device.clone())
+                .or_insert_with(|| vec![Vec::new(); 256])[usize::from(g.cfg.vhid)]
+            .push(i);
         }
     }
 
     // ---- outputs -----------------------------------------------------------------------
 
-    /// Carry out everything the machines asked for, in their order.
+    /// Carry out everything every machine asked for, in their order.
     async fn flush(&mut self) {
-        for i in 0..self.groups.len() {
+        let all: Vec<usize> = (0..self.groups.len()).collect();
+        self.flush_groups(&all).await;
+    }
+
+    /// Carry out what these machines asked for, and note their next deadlines.
+    async fn flush_groups(&mut self, groups: &[usize]) {
+        for &i in groups {
             while let Some(out) = self.groups[i].machine.poll_output() {
                 self.carry_out(i, out).await;
             }
+            let deadline = self.groups[i].machine.poll_timeout();
+            if deadline != self.groups[i].deadline
+                && let Some(t) = deadline
+            {
+                self.deadlines.push(std::cmp::Reverse((t, i)));
+            }
+            self.groups[i].deadline = deadline;
             // VIPs a crashed carpd left stay only while this node may still become MASTER:
             // they go once a master is heard, or when the VHID cannot run at all.
             let g = &self.groups[i];
@@ -713,12 +836,21 @@ impl Daemon {
             Output::Announce => self.announce(i),
             Output::Transition { from, to, reason } => {
                 let g = &mut self.groups[i];
-                g.record_transition(from, to, reason.as_str(), unix_now());
+                let at = unix_now();
+                g.record_transition(from, to, reason.as_str(), at);
                 self.log.info(&format!(
                     "{}: {}: {from} -> {to} ({reason})",
                     g.protocol_name(),
                     g.cfg.name()
                 ));
+                self.events.publish(&Event::Transition {
+                    vhid: g.cfg.vhid,
+                    device: g.cfg.device.clone(),
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    reason: reason.to_string(),
+                    at,
+                });
                 let name = g.cfg.name();
                 let initial = from == State::Init && self.started.insert(name);
                 let runs = match &self.ucarp {
@@ -731,6 +863,87 @@ impl Daemon {
                 }
             }
             Output::Dropped(reason) => self.groups[i].counters.drop(reason.stat_name()),
+            Output::RivalMaster { source, rival } => {
+                let why = self.groups[i].rival_why(rival);
+                self.dual_master(i, source, why, Instant::now());
+            }
+        }
+    }
+
+    /// Another master heard on group `i` while it is MASTER: once it persists (see
+    /// `Group::note_rival`), count every such advert; log it and tell listeners at most once
+    /// per 10 s.
+    fn dual_master(&mut self, i: usize, source: IpAddr, why: String, now: Instant) {
+        let g = &mut self.groups[i];
+        if !g.note_rival(source, now) {
+            return;
+        }
+        g.counters.dual_master += 1;
+        let key = format!("{}/dual-master", g.cfg.name());
+        if let Some(suppressed) = self.limiter.allow(&key, now, DROP_LOG_EVERY) {
+            let more = more_since(suppressed);
+            self.log.warn(&format!(
+                "{}: {}: MASTER, and {source} is master too: {why}{more}",
+                g.protocol_name(),
+                g.cfg.name()
+            ));
+            self.events.publish(&Event::DualMaster {
+                vhid: g.cfg.vhid,
+                device: g.cfg.device.clone(),
+                source: source.to_string(),
+                why,
+                at: unix_now(),
+            });
+        }
+    }
+
+    /// A check's verdict or the end of the readiness wait: logged, told to listeners, and
+    /// every machine told what follows (whether it may run, the demotion).
+    fn on_health(&mut self, event: HealthEvent) {
+        let Some(told) = self.health.take(&event) else {
+            return;
+        };
+        told.tell(&self.log, &self.events);
+        self.health_changed(Instant::now());
+    }
+
+    /// After the health changed: carpd's own demotions, and every machine told whether it may
+    /// run now.
+    fn health_changed(&mut self, now: Instant) {
+        self.operator.automatic = self.health.demotions(false);
+        for i in 0..self.groups.len() {
+            self.tell_link(i, now);
+        }
+        self.apply_demotion(now);
+    }
+
+    /// Once a second: timed demotions and the preempt delay that are due, and the periodic
+    /// announcements of a MASTER.
+    fn housekeeping(&mut self) {
+        self.expire_demotions();
+        let now = Instant::now();
+        if self.health.expire(now) {
+            self.log.info("preempt delay over: VHIDs may be taken back");
+            self.health_changed(now);
+        }
+        if let Some(every) = self.model.settings.announce_interval {
+            for i in 0..self.groups.len() {
+                let g = &self.groups[i];
+                if g.state() == State::Master
+                    && g.announced
+                        .is_none_or(|t| now.saturating_duration_since(t) >= every)
+                {
+                    self.announce(i);
+                }
+            }
+        }
+    }
+
+    /// Remove named demotions whose `--for` is up, as a clear would (a clear is persisted).
+    fn expire_demotions(&mut self) {
+        for name in self.operator.due(crate::engine::unix_now()) {
+            let answer = self.demote_request(&name, 0, true, false, None, Instant::now());
+            self.log.info(&format!("demotion {name} expired: {answer}"));
         }
     }
 
@@ -848,7 +1061,8 @@ impl Daemon {
         }
     }
 
-    fn announce(&self, i: usize) {
+    fn announce(&mut self, i: usize) {
+        self.groups[i].announced = Some(Instant::now());
         let g = &self.groups[i];
         let Some(announcer) = self
             .ifaces
@@ -902,28 +1116,13 @@ impl Daemon {
                 delta,
                 clear,
                 persistent,
+                expires_in,
             } => {
-                let mut next = self.operator.clone();
-                let result = if clear {
-                    next.clear(&name).map(|_| ())
-                } else {
-                    next.demote(&name, delta).map(|_| ())
-                };
-                if let Err(err) = result {
-                    return control::failed(err.to_string());
-                }
-                if let Some(p) = Persist::for_demotion(&next, &name, clear, persistent)
-                    && let Err(err) = p.write(&self.opts.paths.persistent_state())
-                {
-                    return control::failed(format!("cannot persist demotion {name}: {err}"));
-                }
-                self.operator = next;
-                self.apply_demotion(now);
-                control::ok(serde_json::json!({
-                    "demotion": self.demotion(),
-                    "persistent": persistent || clear,
-                }))
+                let expires_at = expires_in.map(|s| unix_now() + s as f64);
+                self.demote_request(&name, delta, clear, persistent, expires_at, now)
             }
+            // Streamed by the control server itself; never reaches the engine.
+            Request::Events => control::failed("events are served by the control socket"),
             Request::State {
                 target,
                 vhid,
@@ -962,6 +1161,41 @@ impl Daemon {
                 control::ok(serde_json::json!({ "allow": enable }))
             }
         }
+    }
+
+    fn demote_request(
+        &mut self,
+        name: &str,
+        delta: i32,
+        clear: bool,
+        persistent: bool,
+        expires_at: Option<f64>,
+        now: Instant,
+    ) -> serde_json::Value {
+        let mut next = self.operator.clone();
+        let result = if clear {
+            next.clear(name).map(|_| ())
+        } else {
+            next.demote_until(name, delta, expires_at).map(|_| ())
+        };
+        if let Err(err) = result {
+            return control::failed(err.to_string());
+        }
+        if let Some(p) = Persist::for_demotion(&next, name, clear, persistent)
+            && let Err(err) = p.write(&self.opts.paths.persistent_state())
+        {
+            return control::failed(format!("cannot persist demotion {name}: {err}"));
+        }
+        self.operator = next;
+        self.apply_demotion(now);
+        let mut answer = serde_json::json!({
+            "demotion": self.demotion(),
+            "persistent": persistent || clear,
+        });
+        if let Some(at) = self.operator.expires.get(name) {
+            answer["expires_at"] = serde_json::json!(at);
+        }
+        control::ok(answer)
     }
 
     fn maintenance_request(
@@ -1020,6 +1254,27 @@ impl Daemon {
         for g in &mut self.groups {
             g.machine.handle_input(now, Input::Demotion(demotion));
         }
+        let told = (demotion, self.breakdown());
+        if self.told_demotion.as_ref() != Some(&told) {
+            self.events.publish(&Event::Demotion {
+                total: told.0,
+                demotions: told.1.clone(),
+                at: unix_now(),
+            });
+            self.told_demotion = Some(told);
+        }
+    }
+
+    /// The demotion by source, as status shows it.
+    fn breakdown(&self) -> BTreeMap<String, i32> {
+        let mut demotions = self.operator.breakdown();
+        if self.maintenance() {
+            demotions.insert("maintenance".to_string(), MAINTENANCE_DEMOTION);
+        }
+        if self.link_demotion() != 0 {
+            demotions.insert("interface down".to_string(), self.link_demotion());
+        }
+        demotions
     }
 
     fn status(&self, now: Instant) -> crate::status::StatusReport {
@@ -1028,22 +1283,18 @@ impl Daemon {
             .iter()
             .map(|g| report::vhid_status(g, now, self.hooks.results(&g.cfg.device, g.cfg.vhid)))
             .collect();
-        let mut demotions = self.operator.breakdown();
-        if self.maintenance() {
-            demotions.insert("maintenance".to_string(), MAINTENANCE_DEMOTION);
-        }
-        if self.link_demotion() != 0 {
-            demotions.insert("interface down".to_string(), self.link_demotion());
-        }
         report::report(
             vhids,
             GlobalStatus {
                 demotion: self.demotion(),
-                demotions,
+                demotions: self.breakdown(),
+                demotion_expires: self.operator.expires.clone(),
                 allow: self.allow,
                 maintenance: self.maintenance(),
                 preempt: self.model.ha.preempt(),
                 drops: self.unmatched_drops_with_framing(),
+                waiting: self.health.waiting(),
+                checks: self.health.checks(false),
             },
         )
     }
@@ -1095,6 +1346,13 @@ impl Daemon {
         let preempt_changed = new.ha.preempt() != self.model.ha.preempt();
         self.model.ha = new.ha.clone();
         self.model.maintenance = new.maintenance;
+        if self.health.reload(&new.settings) {
+            self.log.info(&format!(
+                "tracked checks changed: {} running, each from OK",
+                new.settings.checks.len()
+            ));
+        }
+        self.model.settings = new.settings.clone();
         for cfg in new.groups {
             match self
                 .groups
@@ -1114,7 +1372,7 @@ impl Daemon {
             }
         }
         self.model.groups = self.groups.iter().map(|g| g.cfg.clone()).collect();
-        self.apply_demotion(now);
+        self.health_changed(now);
         let (line, answer) = control::reload_done(&added, &changed, &removed, unchanged);
         self.log.info(&line);
         answer
@@ -1129,6 +1387,7 @@ impl Daemon {
             self.carry_out(i, out).await;
         }
         self.groups.remove(i);
+        self.reindex();
     }
 
     /// Apply a changed group in place: new timing/key/peers take effect without a flap; a
@@ -1174,6 +1433,15 @@ impl Daemon {
 }
 
 /// The next delivery of a signal that may not be watched at all.
+/// What a rate-limited log line says about the lines it stood for.
+fn more_since(suppressed: u64) -> String {
+    if suppressed > 0 {
+        format!(" ({suppressed} more since the last line)")
+    } else {
+        String::new()
+    }
+}
+
 async fn next(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
     match signal {
         Some(s) => s.recv().await,

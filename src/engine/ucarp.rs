@@ -56,6 +56,7 @@ impl UcarpMode {
                 ..HaSettings::default()
             },
             maintenance: false,
+            settings: Default::default(),
         }
     }
 }

@@ -134,6 +134,8 @@ struct Shared {
     idle: Notify,
     /// Set while the hooks directory is missing, so that is logged once, not per event.
     dir_missing: AtomicBool,
+    /// Where results also go (`carpd events`), once the daemon has one.
+    events: std::sync::OnceLock<crate::events::EventBus>,
     /// Per-VHID backlog lengths, for the lag warning.
     backlog: Mutex<HashMap<Key, usize>>,
 }
@@ -188,10 +190,18 @@ impl HookRunner {
                     pending: AtomicUsize::new(0),
                     idle: Notify::new(),
                     dir_missing: AtomicBool::new(false),
+                    events: std::sync::OnceLock::new(),
                     backlog: Mutex::new(HashMap::new()),
                 }),
                 runtime,
             })),
+        }
+    }
+
+    /// Also tell `carpd events` listeners every result.
+    pub fn publish_to(&self, events: crate::events::EventBus) {
+        if let Some(inner) = &self.inner {
+            let _ = inner.shared.events.set(events);
         }
     }
 
@@ -305,6 +315,13 @@ impl Shared {
     }
 
     fn record(&self, key: &Key, result: HookResult) {
+        if let Some(bus) = self.events.get() {
+            bus.publish(&crate::events::Event::Hook {
+                vhid: key.1,
+                device: key.0.clone(),
+                result: result.clone(),
+            });
+        }
         let mut results = lock(&self.results);
         let q = results.entry(key.clone()).or_default();
         q.push_back(result);
@@ -668,7 +685,7 @@ fn keep_output(output: &mut Vec<u8>, dropped: &mut usize, chunk: &[u8]) {
 }
 
 /// SIGKILL to the hook's process group (its pid, as it was started with `process_group(0)`).
-fn kill_group(pid: u32) {
+pub(crate) fn kill_group(pid: u32) {
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
     if let Ok(pid) = i32::try_from(pid) {

@@ -29,6 +29,8 @@ pub const AF_INET6: u8 = 28;
 pub const IFF_UP: u32 = 0x1;
 pub const IFF_LOOPBACK: u32 = 0x8;
 pub const IFF_MULTICAST: u32 = 0x8000;
+/// `if_link_state` of a link with carrier (`sys/net/if.h`).
+pub const LINK_STATE_UP: u8 = 2;
 
 /// Interface types carp(4) accepts: `carp_is_supported_if()` in `sys/netinet/ip_carp.c`
 /// (14 and 15; inline in 13's `carp_ioctl()`) lets through IFT_ETHER, IFT_L2VLAN and

@@ -21,7 +21,7 @@
 //! config.xml as core saves it, and does maintenance and CARP off/on through core.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -70,6 +70,14 @@ pub(super) struct Daemon {
     devd: mpsc::UnboundedReceiver<DevdMessage>,
     /// The last failure of keeping the VRRPv3 vhids, logged once rather than every second.
     protocol_error: Option<String>,
+    /// `carpd events` listeners.
+    events: crate::events::EventBus,
+    /// The demotion (total and breakdown) last told to listeners.
+    told_demotion: Option<(i32, std::collections::BTreeMap<String, i32>)>,
+    /// Tracked checks, readiness gating and the preempt delay, all as demotions here.
+    health: crate::health::Health,
+    /// The last failure of writing carpd's own demotions, logged once until it changes.
+    health_error: Option<String>,
 }
 
 impl Daemon {
@@ -132,6 +140,15 @@ impl Daemon {
             .name("devd".into())
             .spawn(move || super::devd::follow(sys, devd_path, devd_tx))
             .map_err(NativeError::Runtime)?;
+        let probe_kernel = kernel.clone();
+        let link: crate::checks::LinkProbe =
+            Arc::new(move |ifname: &str| probe_kernel.link_up(ifname).ok().flatten());
+        let health = crate::health::Health::start(&model.settings, link, Instant::now());
+        if model.settings.announce_interval.is_some() {
+            log.warn(
+                "announce_interval is not followed by the native engine: carp(4) announces a                  VIP only when it becomes MASTER (carp_master_down_locked() in ip_carp.c) and                  carpd sends no frames of its own here",
+            );
+        }
         let mut d = Daemon {
             opts,
             kernel,
@@ -149,7 +166,13 @@ impl Daemon {
             control_task: None,
             devd,
             protocol_error: None,
+            events: crate::events::EventBus::new(),
+            told_demotion: None,
+            health,
+            health_error: None,
         };
+        d.hooks.publish_to(d.events.clone());
+        d.defguard_runner.publish_to(d.events.clone());
         d.await_devd().await;
         // The states before the apply: events queued while it runs then have a real "from".
         let kernel = d.kernel.observe()?;
@@ -157,6 +180,34 @@ impl Daemon {
             return Err(NativeError::Unsupported(why));
         }
         d.seed_previous(&kernel);
+        // carp(4) keeps running across a restart of carpd: a node that is MASTER now is
+        // serving, and holding it back would hand its VIPs to the peer for nothing.
+        let serving: Vec<String> = d
+            .model
+            .groups
+            .iter()
+            .filter(|g| {
+                kernel
+                    .vhid(&g.device, g.vhid)
+                    .is_some_and(|v| v.state == State::Master)
+            })
+            .map(|g| g.name())
+            .collect();
+        if !serving.is_empty() && d.health.holding() {
+            d.log.info(&format!(
+                "MASTER of {} already: no readiness wait or preempt delay for this start",
+                serving.join(", ")
+            ));
+            d.health.release_start_holds();
+        }
+        for line in d.health.waiting() {
+            d.log.info(&format!(
+                "{line}: demoting by {} meanwhile (carp(4) has no per-vhid INIT)",
+                crate::health::HOLD_DEMOTION
+            ));
+        }
+        // Part of carpd's share from the first write on, before a vhid is applied.
+        d.operator.automatic = d.health.demotions(true);
         if d.opts.opnsense.is_some() {
             d.hand_maintenance_to_core().await?;
         }
@@ -176,13 +227,14 @@ impl Daemon {
         d.load_defguard();
         d.reassert_defguard("carpd started");
         let socket = d.opts.paths.control_socket();
-        let task = control::server::serve(&socket, call_tx)
+        let task = control::server::serve(&socket, call_tx, d.events.clone())
             .await
             .map_err(|source| NativeError::Control {
                 path: socket.clone(),
                 source,
             })?;
         d.control_task = Some(task);
+        d.reassert_roles();
         let pidfile = d.opts.paths.pidfile();
         std::fs::write(&pidfile, format!("{}\n", std::process::id())).map_err(|source| {
             NativeError::Write {
@@ -240,6 +292,7 @@ impl Daemon {
         loop {
             tokio::select! {
                 _ = watch.tick() => self.watch(),
+                event = self.health.recv() => self.on_health(event),
                 msg = self.devd.recv() => {
                     let Some(msg) = msg else {
                         return Err(NativeError::DevdStopped);
@@ -275,6 +328,12 @@ impl Daemon {
         match msg {
             DevdMessage::Event(ev) => self.on_devd(ev),
             DevdMessage::Interface(ev) => {
+                let carries_vhid = self.model.groups.iter().any(|g| g.device == ev.ifname);
+                if carries_vhid && ev.kind == "LINK_UP" {
+                    // A rejoin: the preempt delay runs again before this node takes VHIDs back.
+                    self.health.rejoined(Instant::now());
+                    self.apply_automatic();
+                }
                 let ours = self
                     .defguard
                     .as_ref()
@@ -304,17 +363,21 @@ impl Daemon {
         self.transition(ev.device, ev.vhid, prev, ev.state, String::new());
     }
 
-    /// Count a transition and hand it to the hooks.
+    /// Count a transition, tell listeners and hand it to the hooks.
     fn transition(&mut self, device: String, vhid: u8, from: State, to: State, reason: String) {
+        let at = crate::engine::unix_now();
         self.followed
             .entry((device.clone(), vhid))
             .or_default()
-            .record(
-                from.as_str(),
-                to.as_str(),
-                &reason,
-                crate::engine::unix_now(),
-            );
+            .record(from.as_str(), to.as_str(), &reason, at);
+        self.events.publish(&crate::events::Event::Transition {
+            vhid,
+            device: device.clone(),
+            from: from.to_string(),
+            to: to.to_string(),
+            reason: reason.clone(),
+            at,
+        });
         let addresses = self
             .model
             .group(&device, vhid)
@@ -448,6 +511,89 @@ impl Daemon {
         }
         if self.model.groups.iter().any(|g| g.vrrp().is_some()) {
             self.keep_protocols();
+        }
+        self.expire_demotions();
+        if self.health.expire(Instant::now()) {
+            self.log.info("preempt delay over: VHIDs may be taken back");
+        }
+        // Also a retry after a failed write.
+        self.apply_automatic();
+        self.tell_demotion(observed);
+    }
+
+    /// A check's verdict or the end of the readiness wait: logged, told to listeners, and
+    /// carpd's own demotions written.
+    fn on_health(&mut self, event: crate::health::HealthEvent) {
+        let Some(told) = self.health.take(&event) else {
+            return;
+        };
+        told.tell(&self.log, &self.events);
+        self.apply_automatic();
+    }
+
+    /// Bring carpd's own demotions (checks, readiness, preempt delay) in the kernel to what
+    /// [`crate::health::Health`] says. A failure is logged once until it changes, and the
+    /// next second tries again.
+    fn apply_automatic(&mut self) {
+        let wanted = self.health.demotions(true);
+        if wanted == self.operator.automatic {
+            return;
+        }
+        let result = self
+            .kernel
+            .observe()
+            .map_err(|e| e.to_string())
+            .and_then(|kernel| {
+                ops::automatic(&self.context(&kernel), wanted).map_err(|e| e.to_string())
+            });
+        let outcome = match result {
+            Ok(Some(change)) => self.carry_out(&change).map(|commands| (change, commands)),
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok((change, commands)) => {
+                self.operator = change.operator;
+                for c in commands {
+                    self.log.info(&format!("carpd's own demotions: {c}"));
+                }
+                self.health_error = None;
+            }
+            Err(e) => {
+                if self.health_error.as_deref() != Some(e.as_str()) {
+                    self.log
+                        .error(&format!("cannot write carpd's own demotions: {e}"));
+                    self.health_error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Remove named demotions whose `--for` is up, as a clear would (a clear is persisted).
+    fn expire_demotions(&mut self) {
+        for name in self.operator.due(crate::engine::unix_now()) {
+            let answer = self.operator_request(&Request::Demote {
+                name: name.clone(),
+                delta: 0,
+                clear: true,
+                persistent: false,
+                expires_in: None,
+            });
+            self.log.info(&format!("demotion {name} expired: {answer}"));
+        }
+    }
+
+    /// Tell listeners when the kernel's total or carpd's breakdown of it changed.
+    fn tell_demotion(&mut self, observed: i32) {
+        let breakdown = ops::breakdown(&self.operator, &self.model, self.owner, observed);
+        let told = (observed, breakdown);
+        if self.told_demotion.as_ref() != Some(&told) {
+            self.events.publish(&crate::events::Event::Demotion {
+                total: told.0,
+                demotions: told.1.clone(),
+                at: crate::engine::unix_now(),
+            });
+            self.told_demotion = Some(told);
         }
     }
 
@@ -596,6 +742,13 @@ impl Daemon {
             return control::failed(line);
         }
         self.model = new;
+        if self.health.reload(&self.model.settings) {
+            self.log.info(&format!(
+                "tracked checks changed: {} running, each from OK",
+                self.model.settings.checks.len()
+            ));
+        }
+        self.operator.automatic = self.health.demotions(true);
         if let Err(e) = self.reconcile_demotion(kernel.sysctl.demotion) {
             return control::failed(format!("reload: cannot write the demotion: {e}"));
         }
@@ -635,6 +788,8 @@ impl Daemon {
                         &self.operator,
                         self.owner,
                     );
+                    report.carp.waiting.extend(self.health.waiting());
+                    report.carp.checks = self.health.checks(true);
                     super::add_daemon_view(&mut report, &self.followed, |dev, vhid| {
                         let mut all = self.hooks.results(dev, vhid);
                         all.extend(self.defguard_runner.results(dev, vhid));
@@ -892,6 +1047,62 @@ impl Daemon {
     }
 
     fn replay_hooks(&self, kernel: &KernelState) {
+        self.replay_hooks_because(kernel, "replay");
+    }
+
+    /// Tell the services that follow a VHID its role once carpd runs: carp(4) kept the VIPs
+    /// across carpd's restart, so no transition will. Elsewhere every hook hears each VHID's
+    /// current role (reason `carpd started`), as the userspace engine's hooks do through its
+    /// start-up transitions. On OPNsense core's CARP syshooks restart services (OpenVPN and
+    /// others) and are not carpd's to run at will: only the plugin's follow-vhid action runs,
+    /// with `--reassert` (it asks `carpd is-master`, answered once this start is done).
+    fn reassert_roles(&self) {
+        if let Some(o) = &self.opts.opnsense {
+            let action = o.follow_action();
+            if action.exists() {
+                self.log.info(&format!(
+                    "re-asserting roles: {} --reassert",
+                    action.display()
+                ));
+                let log = self.log.clone();
+                let limit = self.opts.hook_timeout;
+                tokio::spawn(async move {
+                    let run = tokio::process::Command::new(&action)
+                        .arg("--reassert")
+                        .stdin(std::process::Stdio::null())
+                        .kill_on_drop(true)
+                        .output();
+                    match tokio::time::timeout(limit, run).await {
+                        Ok(Ok(out)) if out.status.success() => {}
+                        Ok(Ok(out)) => log.warn(&format!(
+                            "{} --reassert: {}: {}",
+                            action.display(),
+                            out.status,
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        )),
+                        Ok(Err(e)) => log.warn(&format!("{}: {e}", action.display())),
+                        Err(_) => log.warn(&format!(
+                            "{} --reassert did not end within {} s: killed",
+                            action.display(),
+                            limit.as_secs()
+                        )),
+                    }
+                });
+            }
+            return;
+        }
+        if !self.hooks.is_enabled() {
+            return;
+        }
+        match self.kernel.observe() {
+            Ok(kernel) => self.replay_hooks_because(&kernel, "carpd started"),
+            Err(e) => self
+                .log
+                .warn(&format!("cannot read the kernel to re-assert roles: {e}")),
+        }
+    }
+
+    fn replay_hooks_because(&self, kernel: &KernelState, reason: &str) {
         for g in &self.model.groups {
             let state = kernel
                 .vhid(&g.device, g.vhid)
@@ -901,7 +1112,7 @@ impl Daemon {
                 device: g.device.clone(),
                 state,
                 previous: state,
-                reason: "replay".into(),
+                reason: reason.into(),
                 addresses: g
                     .addresses
                     .iter()
@@ -911,19 +1122,24 @@ impl Daemon {
         }
     }
 
+    /// What the planner of operator changes sees: this daemon's state and the kernel's.
+    fn context<'a>(&'a self, kernel: &'a KernelState) -> Context<'a> {
+        Context {
+            owner: self.owner,
+            model: &self.model,
+            operator: &self.operator,
+            kernel,
+            now: crate::engine::unix_now(),
+        }
+    }
+
     /// maintenance, demote, state, disable, enable: plan (pure, `ops`), persist, execute.
     fn operator_request(&mut self, req: &Request) -> serde_json::Value {
         let kernel = match self.kernel.observe() {
             Ok(k) => k,
             Err(e) => return control::failed(e.to_string()),
         };
-        let ctx = Context {
-            owner: self.owner,
-            model: &self.model,
-            operator: &self.operator,
-            kernel: &kernel,
-        };
-        let change = match ops::plan_request(&ctx, req) {
+        let change = match ops::plan_request(&self.context(&kernel), req) {
             Ok(Some(c)) => c,
             Ok(None) => return control::failed("not an operator request"),
             Err(e) => return control::failed(e.to_string()),
@@ -998,6 +1214,7 @@ fn request_word(req: &Request) -> &'static str {
         Request::State { .. } => "state",
         Request::Disable => "disable",
         Request::Enable => "enable",
+        Request::Events => "events",
     }
 }
 

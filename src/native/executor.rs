@@ -144,6 +144,15 @@ impl Kernel {
         Ok(sysctl::read_int(&*self.sys, &sysctl::full("demotion"))?)
     }
 
+    /// Whether `ifname` is up (IFF_UP) with carrier (`LINK_STATE_UP`), as carp(4) wants its
+    /// parent (`carp_sc_state()` in ip_carp.c); `None` when getifaddrs does not list it.
+    pub fn link_up(&self, ifname: &str) -> Result<Option<bool>, KernelError> {
+        let links = ifaddrs::links(&self.sys.getifaddrs().map_err(KernelError::Ifaddrs)?);
+        Ok(links.get(ifname).filter(|l| l.if_type.is_some()).map(|l| {
+            l.flags & super::abi::IFF_UP != 0 && l.link_state == super::abi::LINK_STATE_UP
+        }))
+    }
+
     pub fn uptime(&self) -> Result<f64, KernelError> {
         self.sys.uptime().map_err(KernelError::Uptime)
     }

@@ -163,10 +163,7 @@ pub fn carpd_demotion(operator: &OperatorState, model: &Model, owner: FlagOwner)
             total
         }
         // Maintenance is core's there, whatever carpd's own state file says.
-        FlagOwner::Core => operator
-            .demotions
-            .values()
-            .fold(0i32, |t, v| t.saturating_add(*v)),
+        FlagOwner::Core => operator.named_total(),
     }
 }
 
@@ -209,6 +206,8 @@ pub struct Context<'a> {
     /// The operator state in effect (carpd's part of the demotion is computed from it).
     pub operator: &'a OperatorState,
     pub kernel: &'a KernelState,
+    /// Unix time, seconds (when a `--for` demotion ends).
+    pub now: f64,
 }
 
 /// An accepted request: the writes, the state once they are done, the answer fields.
@@ -257,7 +256,11 @@ pub fn plan_request(ctx: &Context<'_>, req: &Request) -> Result<Option<Change>, 
             delta,
             clear,
             persistent,
-        } => demote(ctx, name, *delta, *clear, *persistent)?,
+            expires_in,
+        } => {
+            let expires_at = expires_in.map(|s| ctx.now + s as f64);
+            demote(ctx, name, *delta, *clear, *persistent, expires_at)?
+        }
         Request::State {
             target,
             vhid,
@@ -265,6 +268,7 @@ pub fn plan_request(ctx: &Context<'_>, req: &Request) -> Result<Option<Change>, 
         } => force_state(ctx, *target, *vhid, device.as_deref())?,
         Request::Disable => allow(ctx, false),
         Request::Enable => allow(ctx, true),
+        Request::Events => return Ok(None),
     }))
 }
 
@@ -303,27 +307,53 @@ pub fn maintenance(ctx: &Context<'_>, enter: bool, persistent: bool) -> Result<C
     })
 }
 
-/// `carpd demote NAME +N|-N|clear [--persistent]`: the change of that one contribution.
+/// `carpd demote NAME +N|-N|clear [--persistent] [--for DURATION]`: the change of that one
+/// contribution; `expires_at` (Unix time) makes it remove itself then.
 pub fn demote(
     ctx: &Context<'_>,
     name: &str,
     delta: i32,
     clear: bool,
     persistent: bool,
+    expires_at: Option<f64>,
 ) -> Result<Change, OpsError> {
     let mut next = ctx.operator.clone();
     if clear {
         next.clear(name)?;
     } else {
-        next.demote(name, delta)?;
+        next.demote_until(name, delta, expires_at)?;
     }
     let (plan, total) = ctx.demotion_change(&next)?;
+    let mut answer = serde_json::json!({ "demotion": total, "persistent": persistent || clear });
+    if let Some(at) = next.expires.get(name) {
+        answer["expires_at"] = serde_json::json!(at);
+    }
     Ok(Change {
         plan,
         persist: Persist::for_demotion(&next, name, clear, persistent),
         operator: next,
-        answer: serde_json::json!({ "demotion": total, "persistent": persistent || clear }),
+        answer,
     })
+}
+
+/// carpd's own contributions (checks, readiness, preempt delay) become `automatic`: the
+/// change of carpd's part that follows, or `None` when they are what the kernel has already.
+pub fn automatic(
+    ctx: &Context<'_>,
+    automatic: std::collections::BTreeMap<String, i32>,
+) -> Result<Option<Change>, OpsError> {
+    if ctx.operator.automatic == automatic {
+        return Ok(None);
+    }
+    let mut next = ctx.operator.clone();
+    next.automatic = automatic;
+    let (plan, total) = ctx.demotion_change(&next)?;
+    Ok(Some(Change {
+        plan,
+        persist: None,
+        operator: next,
+        answer: serde_json::json!({ "demotion": total }),
+    }))
 }
 
 /// `carpd disable|enable`: `net.inet.carp.allow`.

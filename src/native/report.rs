@@ -21,8 +21,37 @@ pub fn report_with_operator(
 ) -> StatusReport {
     let mut r = report(model, kernel);
     r.carp.demotions = super::ops::breakdown(operator, model, owner, kernel.sysctl.demotion);
+    r.carp.demotion_expires = operator.expires.clone();
     r.carp.maintenance = operator.maintenance || model.maintenance;
+    if let Some(why) = pfsync_wait(model, kernel, r.carp.demotions.get("kernel").copied()) {
+        r.carp.waiting.push(why);
+    }
     r
+}
+
+/// pfsync's demotion factor by default: `V_pfsync_carp_adj = CARP_MAXSKEW` (240), the
+/// sysctl `net.pfsync.carp_demotion_factor` (sys/netpfil/pf/if_pfsync.c, freebsd-src
+/// e4452d45).
+const PFSYNC_DEMOTION: i32 = 240;
+
+/// The kernel's own part of the demotion, read as pfsync's bulk update when it can only be
+/// that. pfsync adds its factor when a sync interface is set ("pfsync bulk start") and takes
+/// it back when the peer's bulk update ends (`pfsync_in_bus`: "pfsync bulk done") or fails;
+/// the other kernel source, carp(4)'s `ifdown_demotion_factor`, comes with a vhid in INIT. So:
+/// pfsync configured, at least its factor unaccounted for, and no configured vhid in INIT.
+fn pfsync_wait(model: &Model, kernel: &KernelState, own: Option<i32>) -> Option<String> {
+    let own = own.filter(|d| *d >= PFSYNC_DEMOTION)?;
+    let device = model.ha.pfsync.device.as_ref()?;
+    let any_init = model.groups.iter().any(|g| {
+        kernel
+            .vhid(&g.device, g.vhid)
+            .is_some_and(|v| v.state == crate::proto::State::Init)
+    });
+    (!any_init).then(|| {
+        format!(
+            "waiting for pfsync bulk update: the kernel's own demotion of {own} is pfsync's              (net.pfsync.carp_demotion_factor, 240 by default) while it fetches the peer's              states over {device}; it goes away when the bulk update ends or fails"
+        )
+    })
 }
 
 /// One row per configured vhid, in config order. A vhid the kernel does not have shows
@@ -75,6 +104,7 @@ pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
         engine: "native".into(),
         vhids,
         carp: GlobalStatus {
+            demotion_expires: Default::default(),
             demotion: kernel.sysctl.demotion,
             demotions,
             allow: kernel.sysctl.allow,
@@ -82,6 +112,8 @@ pub fn report(model: &Model, kernel: &KernelState) -> StatusReport {
             preempt: kernel.sysctl.preempt,
             // carp(4) counts its drops in net.inet.carp.stats, not per carpd.
             drops: Default::default(),
+            waiting: Vec::new(),
+            checks: Vec::new(),
         },
     }
 }

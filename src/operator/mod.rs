@@ -63,6 +63,10 @@ pub enum OperatorError {
     #[error("the name \"maintenance\" is reserved; use `carpd maintenance enter|leave`")]
     ReservedName,
     #[error(
+        "demotion {0} is carpd's own (tracked checks, readiness, preempt delay): it follows what carpd sees and cannot be set by hand"
+    )]
+    CarpdOwned(String),
+    #[error(
         "demotion {name} would become {value}; a contribution must stay within ±{MAX_CONTRIBUTION}"
     )]
     OutOfRange { name: String, value: i64 },
@@ -71,11 +75,18 @@ pub enum OperatorError {
 }
 
 /// What the operator asked for, surviving restarts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OperatorState {
     pub maintenance: bool,
     /// Named contributions, never containing `maintenance` and never a zero value.
     pub demotions: BTreeMap<String, i32>,
+    /// When contributions given with `--for` remove themselves: Unix time, seconds.
+    #[serde(default)]
+    pub expires: BTreeMap<String, f64>,
+    /// carpd's own contributions (tracked checks, readiness, preempt delay: see
+    /// [`crate::health`]), never persisted: they follow what carpd sees after every start.
+    #[serde(skip)]
+    pub automatic: BTreeMap<String, i32>,
 }
 
 /// The on-disk form: the state plus a version so a future format is refused, not misread.
@@ -86,6 +97,8 @@ struct FileForm {
     maintenance: bool,
     #[serde(default)]
     demotions: BTreeMap<String, i32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    expires: BTreeMap<String, f64>,
 }
 
 /// Whether `name` is a valid contribution name: `[A-Za-z0-9_.:-]{1,64}`.
@@ -103,6 +116,9 @@ fn check_name(name: &str) -> Result<(), OperatorError> {
     }
     if name == MAINTENANCE_NAME {
         return Err(OperatorError::ReservedName);
+    }
+    if crate::health::reserved(name) {
+        return Err(OperatorError::CarpdOwned(name.to_string()));
     }
     Ok(())
 }
@@ -144,9 +160,13 @@ impl OperatorState {
         }
         let mut demotions = form.demotions;
         demotions.retain(|_, v| *v != 0);
+        let mut expires = form.expires;
+        expires.retain(|name, at| demotions.contains_key(name) && at.is_finite());
         Ok(OperatorState {
             maintenance: form.maintenance,
             demotions,
+            expires,
+            automatic: BTreeMap::new(),
         })
     }
 
@@ -163,6 +183,7 @@ impl OperatorState {
             version: FILE_VERSION,
             maintenance: self.maintenance,
             demotions: self.demotions.clone(),
+            expires: self.expires.clone(),
         };
         let mut text = serde_json::to_vec_pretty(&form).map_err(|e| write_err(e.into()))?;
         text.push(b'\n');
@@ -172,7 +193,7 @@ impl OperatorState {
     /// The demotion both engines apply: every named contribution plus 240 in maintenance.
     /// Saturates at the i32 range (unreachable with the bounds here, but never wraps).
     pub fn total_demotion(&self) -> i32 {
-        let sum: i64 = self.demotions.values().map(|&v| i64::from(v)).sum::<i64>()
+        let sum: i64 = i64::from(self.named_total())
             + if self.maintenance {
                 i64::from(MAINTENANCE_DEMOTION)
             } else {
@@ -181,9 +202,22 @@ impl OperatorState {
         sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
     }
 
-    /// Every contribution by name, maintenance included, as `carpd status` shows them.
+    /// The named contributions, the operator's and carpd's own, without maintenance.
+    pub fn named_total(&self) -> i32 {
+        let sum: i64 = self
+            .demotions
+            .values()
+            .chain(self.automatic.values())
+            .map(|&v| i64::from(v))
+            .sum();
+        sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    }
+
+    /// Every contribution by name, maintenance and carpd's own included, as `carpd status`
+    /// shows them.
     pub fn breakdown(&self) -> BTreeMap<String, i32> {
         let mut all = self.demotions.clone();
+        all.extend(self.automatic.iter().map(|(k, v)| (k.clone(), *v)));
         if self.maintenance {
             all.insert(MAINTENANCE_NAME.to_string(), MAINTENANCE_DEMOTION);
         }
@@ -219,8 +253,24 @@ impl OperatorState {
         let value = value as i32;
         if value == 0 {
             self.demotions.remove(name);
+            self.expires.remove(name);
         } else {
             self.demotions.insert(name.to_string(), value);
+        }
+        Ok(value)
+    }
+
+    /// [`OperatorState::demote`], then the contribution removes itself at `expires_at` (Unix
+    /// time); `None` keeps whatever expiry it had.
+    pub fn demote_until(
+        &mut self,
+        name: &str,
+        delta: i32,
+        expires_at: Option<f64>,
+    ) -> Result<i32, OperatorError> {
+        let value = self.demote(name, delta)?;
+        if let Some(at) = expires_at.filter(|_| value != 0) {
+            self.expires.insert(name.to_string(), at);
         }
         Ok(value)
     }
@@ -228,19 +278,32 @@ impl OperatorState {
     /// Remove the contribution `name`; returns what it was (None if there was none).
     pub fn clear(&mut self, name: &str) -> Result<Option<i32>, OperatorError> {
         check_name(name)?;
+        self.expires.remove(name);
         Ok(self.demotions.remove(name))
+    }
+
+    /// The contributions given with `--for` whose time is up at `now` (Unix time). The
+    /// engines clear them as a `clear` would, persisted and logged.
+    pub fn due(&self, now: f64) -> Vec<String> {
+        self.expires
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 }
 
 /// One change a request makes to the persistent state file, written *before* the request
 /// takes effect so that a crash in between errs on the side of what the operator asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Persist {
     Maintenance(bool),
     /// A named contribution's value as it now stands (0: removed).
     Demotion {
         name: String,
         value: i32,
+        /// When it removes itself (Unix time), if it does.
+        expires: Option<f64>,
     },
 }
 
@@ -252,11 +315,20 @@ impl Persist {
         let mut after = before.clone();
         match self {
             Persist::Maintenance(on) => after.maintenance = *on,
-            Persist::Demotion { name, value: 0 } => {
+            Persist::Demotion { name, value: 0, .. } => {
                 after.demotions.remove(name);
+                after.expires.remove(name);
             }
-            Persist::Demotion { name, value } => {
+            Persist::Demotion {
+                name,
+                value,
+                expires,
+            } => {
                 after.demotions.insert(name.clone(), *value);
+                match expires {
+                    Some(at) => after.expires.insert(name.clone(), *at),
+                    None => after.expires.remove(name),
+                };
             }
         }
         after.save(path)?;
@@ -279,6 +351,7 @@ impl Persist {
         (persistent || clear).then(|| Persist::Demotion {
             name: name.to_string(),
             value: next.demotions.get(name).copied().unwrap_or(0),
+            expires: next.expires.get(name).copied(),
         })
     }
 }

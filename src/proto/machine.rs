@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::announce::Announcements;
 use super::replay::{CounterRuns, ReplayGuard, SentRing, counter_ahead};
 use super::{
-    AdminRequest, Advert, DropReason, Family, Input, MachineConfig, Output, Reason, State,
+    AdminRequest, Advert, DropReason, Family, Input, MachineConfig, Output, Reason, Rival, State,
     advert_interval, demoted_skew, master_down_interval, skew_duration,
 };
 
@@ -258,6 +258,13 @@ impl Machine {
                     self.advertise_timing();
                     self.enter_backup(now, Reason::MoreFrequentAdvertisement);
                 } else {
+                    self.outputs.push_back(Output::RivalMaster {
+                        source: advert.source,
+                        rival: Rival::Carp {
+                            advbase: advert.advbase,
+                            advskew: advert.advskew,
+                        },
+                    });
                     self.reannounce(now);
                 }
             }

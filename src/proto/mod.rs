@@ -200,6 +200,16 @@ pub enum Output {
     },
     /// An advert was discarded before it could influence the election; the runtime counts it.
     Dropped(DropReason),
+    /// While MASTER, an advert from another master this node does not yield to: two masters
+    /// on the segment (a partition heal in progress, or a peer that cannot hear us).
+    RivalMaster { source: IpAddr, rival: Rival },
+}
+
+/// What a rival master advertises, to say how it differs from us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rival {
+    Carp { advbase: u8, advskew: u8 },
+    Vrrp { priority: u8, interval_cs: u16 },
 }
 
 /// Why the machine discarded an authenticated advert.

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::announce::Announcements;
-use super::{AdminRequest, DropReason, Family, Input, Output, Reason, State};
+use super::{AdminRequest, DropReason, Family, Input, Output, Reason, Rival, State};
 
 /// Priority of the address owner: it takes MASTER at once and never waits for a master down.
 pub const OWNER_PRIORITY: u8 = 255;
@@ -301,6 +301,13 @@ impl VrrpMachine {
                     };
                     self.enter_backup(now, reason);
                 } else {
+                    self.outputs.push_back(Output::RivalMaster {
+                        source: advert.source,
+                        rival: Rival::Vrrp {
+                            priority: advert.priority,
+                            interval_cs: advert.interval_cs,
+                        },
+                    });
                     // Beyond the RFC, as for CARP: hosts that learnt the rival's MAC for our
                     // addresses (after a partition, say) must move back now.
                     self.reannounce(now);
@@ -400,14 +407,17 @@ impl VrrpMachine {
     }
 
     fn enter_master(&mut self, now: Instant, reason: Reason) {
+        // The advert goes first, before the runtime's address writes, so the other routers
+        // hear the new master at once (FreeBSD's `carp_master_down_locked` sends it right
+        // after the state change, too); the announcement follows the addresses.
+        self.announce.stop();
+        self.send_advert(now);
         let from = self.transition(State::Master, reason);
         self.master_down = None;
         self.expiry = Expiry::Silence;
         if from != State::Master {
             self.outputs.push_back(Output::ClaimAddresses);
         }
-        self.announce.stop();
-        self.send_advert(now);
         self.outputs.push_back(Output::Announce);
         self.announce.takeover(now, self.config.announce_count);
     }

@@ -19,6 +19,9 @@ pub struct GlobalStatus {
     pub demotion: i32,
     /// Named contributions, e.g. `maintenance` → 240, `service:openvpn` → 50, `kernel` → observed − carpd's.
     pub demotions: BTreeMap<String, i32>,
+    /// When contributions given with `--for` end: Unix time, seconds, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub demotion_expires: BTreeMap<String, f64>,
     /// `net.inet.carp.allow` (false after `carpd disable`).
     pub allow: bool,
     pub maintenance: bool,
@@ -27,6 +30,13 @@ pub struct GlobalStatus {
     /// malformed, VRRP), by reason.
     #[serde(default)]
     pub drops: BTreeMap<String, u64>,
+    /// What keeps this node from taking MASTER now: the readiness wait, failing fault
+    /// checks, the kernel's pfsync demotion (native).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<String>,
+    /// Tracked checks, in config order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckStatus>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -57,6 +67,10 @@ pub struct VhidStatus {
     pub adverts_received: u64,
     /// Drops by reason (`badauth`, `badttl`, `badvhid`, …).
     pub drops: BTreeMap<String, u64>,
+    /// Times another master was heard while this node was MASTER of the VHID (adverts it
+    /// does not yield to, or cannot authenticate); `None` when nobody watches (native).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dual_master: Option<u64>,
     /// Results of the last hook runs for this VHID.
     pub hooks: Vec<HookResult>,
     /// Unicast peers, if any.
@@ -198,6 +212,26 @@ impl Transitions {
         v.last_transition = self.recent.back().cloned();
         v.history = self.recent.iter().cloned().collect();
     }
+}
+
+/// One tracked check as status shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckStatus {
+    pub name: String,
+    /// `link`, `command`, `file` or `process`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its verdict after rise/fall.
+    pub ok: bool,
+    /// What it adds to the demotion now (0 while OK; a fault check on the userspace engine
+    /// takes VHIDs out of service instead).
+    pub demotion: i32,
+    pub runs: u64,
+    /// Runs that failed, and those of them killed at the timeout.
+    pub failures: u64,
+    pub timeouts: u64,
+    /// What the last run said (`exit 1: …`, `timed out after 2 s (killed)`, …).
+    pub last: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    AddressStatus, HookResult, StatusReport, TransitionInfo, VhidProtocol, VhidStatus, VrrpStatus,
+    AddressStatus, CheckStatus, HookResult, StatusReport, TransitionInfo, VhidProtocol, VhidStatus,
+    VrrpStatus,
 };
 
 /// OPNsense's wording when the node is demoted outside maintenance mode (carp_global_status).
@@ -55,7 +56,7 @@ pub fn table(report: &StatusReport, now: f64) -> String {
     }
 
     out.push('\n');
-    out.push_str(&demotion_line(report));
+    out.push_str(&demotion_line(report, now));
     out.push('\n');
     let g = &report.carp;
     out.push_str(&format!(
@@ -88,6 +89,22 @@ pub fn table(report: &StatusReport, now: f64) -> String {
                 ago(now - h.at)
             ));
         }
+    }
+    for c in &g.checks {
+        out.push_str(&format!(
+            "check {} ({}): {}, {} runs, {} failed, {} timed out; last: {}\n",
+            c.name,
+            c.kind,
+            if c.ok { "ok" } else { "FAILING" },
+            c.runs,
+            c.failures,
+            c.timeouts,
+            if c.last.is_empty() {
+                "not run yet"
+            } else {
+                &c.last
+            }
+        ));
     }
     for hint in hints(report) {
         out.push_str("hint: ");
@@ -193,6 +210,11 @@ fn centiseconds(cs: u16) -> String {
     }
 }
 
+/// A time left: `3.2s`, `14m59s`, `2h03m` (never negative: an expiry due now shows 0s).
+fn left(secs: f64) -> String {
+    ago(secs.max(0.0)).trim_end_matches(" ago").to_string()
+}
+
 /// `3.2s ago`, `42s ago`, `3m12s ago`, `2h03m ago`, `3d04h ago`.
 fn ago(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {
@@ -214,8 +236,8 @@ fn ago(secs: f64) -> String {
     format!("{text} ago")
 }
 
-/// `demotion 290 = maintenance 240 + service:openvpn 50`.
-fn demotion_line(report: &StatusReport) -> String {
+/// `demotion 290 = maintenance 240 + service:openvpn 50 (for 14m59s)`.
+fn demotion_line(report: &StatusReport, now: f64) -> String {
     let g = &report.carp;
     let mut line = format!("demotion {}", g.demotion);
     let parts: Vec<(String, i64)> = g
@@ -229,7 +251,13 @@ fn demotion_line(report: &StatusReport) -> String {
     if parts.is_empty() && unaccounted == 0 {
         return line;
     }
-    let mut terms: Vec<String> = parts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let mut terms: Vec<String> = parts
+        .iter()
+        .map(|(k, v)| match g.demotion_expires.get(k) {
+            Some(at) => format!("{k} {v} (for {})", left(at - now)),
+            None => format!("{k} {v}"),
+        })
+        .collect();
     if unaccounted != 0 {
         terms.push(format!("unaccounted {unaccounted}"));
     }
@@ -251,6 +279,7 @@ fn hints(report: &StatusReport) -> Vec<String> {
             .collect()
     };
     let (masters, backups) = (names("MASTER"), names("BACKUP"));
+    hints.extend(g.waiting.iter().cloned());
     if !g.allow {
         hints.push(
             "CARP is disabled on this node (allow 0): it sends nothing and will not become MASTER; `carpd enable` turns it back on".to_string(),
@@ -332,6 +361,18 @@ fn hints(report: &StatusReport) -> Vec<String> {
                 centiseconds(r.interval_cs)
             ));
         }
+    }
+    for v in report
+        .vhids
+        .iter()
+        .filter(|v| v.dual_master.unwrap_or(0) > 0)
+    {
+        hints.push(format!(
+            "VHID {}@{}: another master was heard {} time(s) while this node was MASTER (see the log for who and why): two masters on the segment until one yields; a node that cannot hear the other, or differing passwords, timings or address sets",
+            v.vhid,
+            v.device,
+            v.dual_master.unwrap_or(0)
+        ));
     }
     for v in report.vhids.iter().filter(|v| v.state == "DISABLED") {
         hints.push(format!(
@@ -416,8 +457,11 @@ pub fn opnsense_json(report: &StatusReport) -> OpnsenseStatus<'_> {
         carpd: CarpdBlock {
             engine: &report.engine,
             demotions: &g.demotions,
+            demotion_expires: &g.demotion_expires,
             preempt: g.preempt,
             drops: &g.drops,
+            waiting: &g.waiting,
+            checks: &g.checks,
         },
     }
 }
@@ -480,8 +524,14 @@ struct CarpBlock {
 struct CarpdBlock<'a> {
     engine: &'a str,
     demotions: &'a BTreeMap<String, i32>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    demotion_expires: &'a BTreeMap<String, f64>,
     preempt: bool,
     drops: &'a BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    waiting: &'a [String],
+    #[serde(skip_serializing_if = "<[CheckStatus]>::is_empty")]
+    checks: &'a [CheckStatus],
 }
 
 fn is_v6(a: &AddressStatus) -> bool {
@@ -590,6 +640,48 @@ pub fn prometheus(report: &StatusReport) -> String {
             .iter()
             .map(|(name, v)| (labels(&[("name", name)]), v.to_string()))
             .collect(),
+    );
+    family(
+        "carpd_demotion_expires_timestamp_seconds",
+        "gauge",
+        "Unix time at which a named demotion given with --for removes itself.",
+        g.demotion_expires
+            .iter()
+            .map(|(name, at)| (labels(&[("name", name)]), format!("{at:.3}")))
+            .collect(),
+    );
+    let per_check = |value: &dyn Fn(&CheckStatus) -> String| -> Vec<(String, String)> {
+        g.checks
+            .iter()
+            .map(|c| {
+                let l = labels(&[("check", c.name.as_str()), ("type", c.kind.as_str())]);
+                (l, value(c))
+            })
+            .collect()
+    };
+    family(
+        "carpd_check_up",
+        "gauge",
+        "1 while a tracked check passes (after rise/fall), 0 while it fails.",
+        per_check(&|c| flag(c.ok).to_string()),
+    );
+    family(
+        "carpd_check_runs_total",
+        "counter",
+        "Runs of a tracked check.",
+        per_check(&|c| c.runs.to_string()),
+    );
+    family(
+        "carpd_check_failures_total",
+        "counter",
+        "Runs of a tracked check that failed.",
+        per_check(&|c| c.failures.to_string()),
+    );
+    family(
+        "carpd_check_timeouts_total",
+        "counter",
+        "Runs of a tracked check killed at its timeout.",
+        per_check(&|c| c.timeouts.to_string()),
     );
     family(
         "carpd_unmatched_drops_total",
@@ -723,6 +815,12 @@ pub fn prometheus(report: &StatusReport) -> String {
         "counter",
         "VRRPv3: adverts accepted with another interval than ours.",
         vrrp_vhid(&|r| Some(r.interval_mismatches.to_string())),
+    );
+    family(
+        "carpd_vhid_dual_master_total",
+        "counter",
+        "Adverts from another master heard while MASTER (not yielded to, or not authenticated).",
+        per_vhid(&|v| v.dual_master.map(|n| n.to_string())),
     );
     family(
         "carpd_vhid_master_seen_seconds_ago",

@@ -184,6 +184,30 @@ impl Daemon {
         self.proc = Some(proc);
     }
 
+    /// Add carpd's own settings (`<general>`, `<checks>`) to the config before a start.
+    pub fn set_carpd_settings(&self, xml: &str) {
+        let p = self.config_path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.contains("<OPNsense><carpd>"),
+            "config has no carpd block"
+        );
+        std::fs::write(
+            &p,
+            text.replacen("<OPNsense><carpd>", &format!("<OPNsense><carpd>{xml}"), 1),
+        )
+        .unwrap();
+    }
+
+    /// A long-running `carpd <args>` against this daemon (`carpd events`), in its namespace.
+    pub fn spawn_ctl(&self, lab: &Lab, args: &[&str]) -> Proc {
+        let mut all = vec![BIN.to_string()];
+        all.extend(self.global_args());
+        all.extend(args.iter().map(|s| s.to_string()));
+        let argv: Vec<&str> = all.iter().map(String::as_str).collect();
+        lab.spawn(&self.node.ns, &argv)
+    }
+
     fn global_args(&self) -> Vec<String> {
         let d = |p: &str| self.dir.join(p).display().to_string();
         vec![
@@ -331,6 +355,14 @@ impl Drop for Daemon {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A control command's JSON answer, which must be `ok`.
+pub fn ok_json(out: &(i32, String, String)) -> serde_json::Value {
+    assert_eq!(out.0, 0, "command failed: {}{}", out.1, out.2);
+    let v: serde_json::Value = serde_json::from_str(out.1.trim()).expect("JSON answer");
+    assert_eq!(v["status"], "ok", "{v}");
+    v
 }
 
 /// Nodes 0 and 1 of `lab` running carpd with these VIPs, both started at once.

@@ -588,6 +588,9 @@ impl World {
                     reason,
                 });
             }
+            // Two masters for a moment is what a partition heal looks like; the convergence
+            // properties check that it ends.
+            Output::RivalMaster { .. } => {}
             Output::Dropped(reason) => {
                 match reason {
                     DropReason::Replay => self.replay_drops += 1,

@@ -125,3 +125,32 @@ pub fn watch() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<LinkEvent
     });
     Ok(rx)
 }
+
+/// Whether `ifname` is up as [`LinkEvent::up`] means it, read from sysfs: IFF_UP in
+/// `/sys/class/net/IFNAME/flags` (which holds the administrative flags only) and carrier in
+/// `carrier` (the kernel refuses to read it while the interface is down). `None` when there
+/// is no such interface. Blocking: for a check's link probe, which runs on the blocking pool.
+pub fn link_up(ifname: &str) -> Option<bool> {
+    if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
+        return None;
+    }
+    let dir = std::path::Path::new("/sys/class/net").join(ifname);
+    let text = std::fs::read_to_string(dir.join("flags")).ok()?;
+    let flags = u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()?;
+    if flags & libc::IFF_UP as u32 == 0 {
+        return Some(false);
+    }
+    let carrier = std::fs::read_to_string(dir.join("carrier")).unwrap_or_default();
+    Some(carrier.trim() == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn link_up_reads_sysfs() {
+        // Loopback is always up with carrier, in any network namespace.
+        assert_eq!(super::link_up("lo"), Some(true));
+        assert_eq!(super::link_up("carpd-none0"), None);
+        assert_eq!(super::link_up("../lo"), None);
+    }
+}

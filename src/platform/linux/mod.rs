@@ -6,3 +6,4 @@ pub mod announce;
 pub mod carp_socket;
 pub mod interface;
 pub mod links;
+pub mod timer;
