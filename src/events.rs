@@ -72,6 +72,47 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// A VHID's state change, as both engines report it.
+    pub fn transition(
+        vhid: u8,
+        device: &str,
+        from: crate::proto::State,
+        to: crate::proto::State,
+        reason: &str,
+        at: f64,
+    ) -> Event {
+        Event::Transition {
+            vhid,
+            device: device.to_string(),
+            from: from.to_string(),
+            to: to.to_string(),
+            reason: reason.to_string(),
+            at,
+        }
+    }
+}
+
+/// The demotion last told to listeners, so that a `demotion` event goes out only when the
+/// total or its breakdown changed.
+#[derive(Debug, Default)]
+pub struct DemotionTold(Option<(i32, BTreeMap<String, i32>)>);
+
+impl DemotionTold {
+    pub fn tell(&mut self, bus: &EventBus, total: i32, demotions: BTreeMap<String, i32>) {
+        let now = (total, demotions);
+        if self.0.as_ref() == Some(&now) {
+            return;
+        }
+        bus.publish(&Event::Demotion {
+            total: now.0,
+            demotions: now.1.clone(),
+            at: crate::engine::unix_now(),
+        });
+        self.0 = Some(now);
+    }
+}
+
 /// The sending side, cheap to clone; every engine part that has something to say holds one.
 #[derive(Clone, Debug)]
 pub struct EventBus {

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::checks::{self, LinkProbe, Readiness, RunCounts, Verdict};
@@ -71,13 +71,18 @@ enum Failing {
 }
 
 pub struct Health {
-    tx: mpsc::UnboundedSender<HealthEvent>,
-    rx: mpsc::UnboundedReceiver<HealthEvent>,
     link: LinkProbe,
     checks: Vec<Check>,
     counts: RunCounts,
     tasks: Vec<JoinHandle<()>>,
+    /// Verdicts of the checks running now: a new channel with every start, so that a reload
+    /// drops what the old checks still had to say. Its sender is kept here, so it never
+    /// closes.
+    verdicts: mpsc::UnboundedReceiver<Verdict>,
+    verdict_tx: mpsc::UnboundedSender<Verdict>,
+    /// The readiness wait, and where its one result arrives.
     readiness: Option<JoinHandle<()>>,
+    ready_rx: Option<oneshot::Receiver<Readiness>>,
     /// Failing checks by name.
     failing: BTreeMap<String, Failing>,
     /// Why the readiness wait is not over yet (`None` once it is).
@@ -100,15 +105,16 @@ impl Health {
     /// Start the checks and the readiness wait (in a tokio runtime); the preempt delay runs
     /// from `now`.
     pub fn start(settings: &Settings, link: LinkProbe, now: Instant) -> Health {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (verdict_tx, verdicts) = mpsc::unbounded_channel();
         let mut health = Health {
-            tx,
-            rx,
             link,
             checks: Vec::new(),
             counts: RunCounts::default(),
             tasks: Vec::new(),
+            verdicts,
+            verdict_tx,
             readiness: None,
+            ready_rx: None,
             failing: BTreeMap::new(),
             waiting: None,
             preempt_delay: settings.preempt_delay,
@@ -117,21 +123,31 @@ impl Health {
         health.start_checks(&settings.checks);
         if !settings.startup_delay.is_zero() || settings.ready_command.is_some() {
             health.waiting = Some(waiting_for(settings));
-            let tx = health.tx.clone();
+            let (tx, rx) = oneshot::channel();
             let settings = settings.clone();
             health.readiness = Some(tokio::spawn(async move {
-                let _ = tx.send(HealthEvent::Ready(checks::wait_ready(&settings).await));
+                let _ = tx.send(checks::wait_ready(&settings).await);
             }));
+            health.ready_rx = Some(rx);
         }
         health.rejoined(now);
         health
     }
 
-    /// The next result; never ends (the sender is kept here).
+    /// The next result; never ends (the verdicts' sender is kept here).
     pub async fn recv(&mut self) -> HealthEvent {
-        loop {
-            if let Some(event) = self.rx.recv().await {
-                return event;
+        let ready = async {
+            match self.ready_rx.as_mut() {
+                Some(rx) => rx.await.ok(),
+                None => None,
+            }
+        };
+        tokio::select! {
+            Some(v) = self.verdicts.recv() => HealthEvent::Verdict(v),
+            Some(r) = ready => {
+                // Resolved: a oneshot is not polled again.
+                self.ready_rx = None;
+                HealthEvent::Ready(r)
             }
         }
     }
@@ -216,6 +232,7 @@ impl Health {
         if let Some(task) = self.readiness.take() {
             task.abort();
         }
+        self.ready_rx = None;
         self.waiting = None;
         self.hold_until = None;
     }
@@ -332,18 +349,13 @@ impl Health {
 
     fn start_checks(&mut self, list: &[Check]) {
         self.checks = list.to_vec();
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let forward = self.tx.clone();
-        self.tasks = checks::spawn(list, self.link.clone(), &self.counts, tx);
-        if !list.is_empty() {
-            self.tasks.push(tokio::spawn(async move {
-                while let Some(v) = rx.recv().await {
-                    if forward.send(HealthEvent::Verdict(v)).is_err() {
-                        return;
-                    }
-                }
-            }));
-        }
+        (self.verdict_tx, self.verdicts) = mpsc::unbounded_channel();
+        self.tasks = checks::spawn(
+            list,
+            self.link.clone(),
+            &self.counts,
+            self.verdict_tx.clone(),
+        );
     }
 
     fn stop_checks(&mut self) {

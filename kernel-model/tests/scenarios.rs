@@ -926,7 +926,13 @@ fn readiness_checks_timed_demotions_and_pfsync_are_demotions_the_daemon_keeps() 
     // pfsync's bulk update is the kernel's own demotion, and status says what it is.
     fw.with(|k| k.pfsync_bulk(true));
     let table = String::from_utf8_lossy(&fw.carpd(&["status"]).stdout).into_owned();
-    assert!(table.contains("waiting for pfsync bulk update"), "{table}");
+    assert!(
+        table.contains(
+            "waiting for pfsync bulk update: the kernel's own demotion of 240 is pfsync's \
+             (net.pfsync.carp_demotion_factor"
+        ),
+        "{table}"
+    );
     fw.with(|k| k.pfsync_bulk(false));
     d.stop();
 

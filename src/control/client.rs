@@ -35,48 +35,15 @@ pub fn request<T: serde::de::DeserializeOwned>(
     req: &Request,
     timeout: Duration,
 ) -> Result<T, ClientError> {
-    let shown = socket.display().to_string();
-    let io_err = |source: std::io::Error| {
-        let source = match source.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => std::io::Error::new(
-                ErrorKind::TimedOut,
-                format!(
-                    "no answer within {:.1}s; carpd may be stuck — see its log",
-                    timeout.as_secs_f64()
-                ),
-            ),
-            ErrorKind::PermissionDenied => std::io::Error::new(
-                ErrorKind::PermissionDenied,
-                "permission denied; the control socket is root-only (mode 0600)",
-            ),
-            _ => source,
-        };
-        ClientError::Io {
-            path: shown.clone(),
-            source,
-        }
-    };
+    let io_err = |source| socket_error(socket, Some(timeout), source);
     let deadline = Instant::now() + timeout;
-    let stream = match UnixStream::connect(socket) {
-        Ok(s) => s,
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
-            return Err(ClientError::NoDaemon(shown));
-        }
-        Err(e) => return Err(io_err(e)),
-    };
     let left = |deadline: Instant| {
         // A zero timeout means "block forever" to the socket API; use the smallest real one.
         deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1))
     };
-
-    let mut line = serde_json::to_vec(req).map_err(|e| io_err(std::io::Error::other(e)))?;
-    line.push(b'\n');
-    stream
-        .set_write_timeout(Some(left(deadline)))
-        .map_err(io_err)?;
-    (&stream).write_all(&line).map_err(io_err)?;
+    let stream = send(socket, req, Some(left(deadline)), &io_err)?;
 
     let mut reader = BufReader::new(&stream).take(MAX_ANSWER as u64 + 1);
     let mut answer = Vec::new();
@@ -121,6 +88,51 @@ pub fn request<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Connect and send one request line (bounded by `write_timeout` when given). `NoDaemon` when
+/// the socket does not exist or nobody listens on it.
+fn send(
+    socket: &Path,
+    req: &Request,
+    write_timeout: Option<Duration>,
+    io_err: &impl Fn(std::io::Error) -> ClientError,
+) -> Result<UnixStream, ClientError> {
+    let stream = match UnixStream::connect(socket) {
+        Ok(s) => s,
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
+            return Err(ClientError::NoDaemon(socket.display().to_string()));
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    let mut line = serde_json::to_vec(req).map_err(|e| io_err(std::io::Error::other(e)))?;
+    line.push(b'\n');
+    stream.set_write_timeout(write_timeout).map_err(io_err)?;
+    (&stream).write_all(&line).map_err(io_err)?;
+    Ok(stream)
+}
+
+/// An error at the socket, said the way an operator can act on it: a timeout (with the
+/// request's `timeout`) or a permission problem.
+fn socket_error(socket: &Path, timeout: Option<Duration>, source: std::io::Error) -> ClientError {
+    let source = match (source.kind(), timeout) {
+        (ErrorKind::WouldBlock | ErrorKind::TimedOut, Some(timeout)) => std::io::Error::new(
+            ErrorKind::TimedOut,
+            format!(
+                "no answer within {:.1}s; carpd may be stuck — see its log",
+                timeout.as_secs_f64()
+            ),
+        ),
+        (ErrorKind::PermissionDenied, _) => std::io::Error::new(
+            ErrorKind::PermissionDenied,
+            "permission denied; the control socket is root-only (mode 0600)",
+        ),
+        _ => source,
+    };
+    ClientError::Io {
+        path: socket.display().to_string(),
+        source,
+    }
+}
+
 /// The answer to [`Request::Status`], read straight into the report: a status of hundreds of
 /// VHIDs is read once instead of as a JSON tree first.
 #[derive(Debug, serde::Deserialize)]
@@ -139,23 +151,9 @@ pub fn stream(
     req: &Request,
     mut on_line: impl FnMut(&str) -> bool,
 ) -> Result<(), ClientError> {
-    let shown = socket.display().to_string();
-    let io_err = |source: std::io::Error| ClientError::Io {
-        path: shown.clone(),
-        source,
-    };
-    let mut stream = match UnixStream::connect(socket) {
-        Ok(s) => s,
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
-            return Err(ClientError::NoDaemon(shown));
-        }
-        Err(e) => return Err(io_err(e)),
-    };
-    let mut line = serde_json::to_vec(req).map_err(|e| io_err(std::io::Error::other(e)))?;
-    line.push(b'\n');
-    stream.write_all(&line).map_err(io_err)?;
-    let reader = BufReader::new(stream.take(u64::MAX));
-    for line in reader.lines() {
+    let io_err = |source| socket_error(socket, None, source);
+    let stream = send(socket, req, None, &io_err)?;
+    for line in BufReader::new(stream).lines() {
         let line = line.map_err(io_err)?;
         if line.len() > MAX_ANSWER {
             return Err(ClientError::BadAnswer(format!(

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{self, CarpGroup, Model};
 use crate::control::{self, ForcedState, Request, server::Call};
-use crate::events::{Event, EventBus};
+use crate::events::{DemotionTold, Event, EventBus};
 use crate::health::{Health, HealthEvent};
 use crate::hooks::{HookEvent, HookRunner};
 use crate::logging::{Log, RateLimit};
@@ -121,7 +121,7 @@ struct Daemon {
     /// only with a full rebuild (`reindex`).
     deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, usize)>>,
     /// The demotion (total and breakdown) last told to listeners.
-    told_demotion: Option<(i32, BTreeMap<String, i32>)>,
+    told_demotion: DemotionTold,
     /// Tracked checks, readiness gating and the preempt delay.
     health: Health,
 }
@@ -219,7 +219,7 @@ impl Daemon {
             events,
             by_number: BTreeMap::new(),
             deadlines: std::collections::BinaryHeap::new(),
-            told_demotion: None,
+            told_demotion: DemotionTold::default(),
             health: Health::start(&model.settings, Arc::new(links::link_up), Instant::now()),
             model: Model::default(),
             opts,
@@ -843,14 +843,14 @@ impl Daemon {
                     g.protocol_name(),
                     g.cfg.name()
                 ));
-                self.events.publish(&Event::Transition {
-                    vhid: g.cfg.vhid,
-                    device: g.cfg.device.clone(),
-                    from: from.to_string(),
-                    to: to.to_string(),
-                    reason: reason.to_string(),
+                self.events.publish(&Event::transition(
+                    g.cfg.vhid,
+                    &g.cfg.device,
+                    from,
+                    to,
+                    reason.as_str(),
                     at,
-                });
+                ));
                 let name = g.cfg.name();
                 let initial = from == State::Init && self.started.insert(name);
                 let runs = match &self.ucarp {
@@ -1254,15 +1254,8 @@ impl Daemon {
         for g in &mut self.groups {
             g.machine.handle_input(now, Input::Demotion(demotion));
         }
-        let told = (demotion, self.breakdown());
-        if self.told_demotion.as_ref() != Some(&told) {
-            self.events.publish(&Event::Demotion {
-                total: told.0,
-                demotions: told.1.clone(),
-                at: unix_now(),
-            });
-            self.told_demotion = Some(told);
-        }
+        let breakdown = self.breakdown();
+        self.told_demotion.tell(&self.events, demotion, breakdown);
     }
 
     /// The demotion by source, as status shows it.
@@ -1432,7 +1425,6 @@ impl Daemon {
     }
 }
 
-/// The next delivery of a signal that may not be watched at all.
 /// What a rate-limited log line says about the lines it stood for.
 fn more_since(suppressed: u64) -> String {
     if suppressed > 0 {
@@ -1442,6 +1434,7 @@ fn more_since(suppressed: u64) -> String {
     }
 }
 
+/// The next delivery of a signal that may not be watched at all.
 async fn next(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
     match signal {
         Some(s) => s.recv().await,

@@ -73,7 +73,7 @@ pub(super) struct Daemon {
     /// `carpd events` listeners.
     events: crate::events::EventBus,
     /// The demotion (total and breakdown) last told to listeners.
-    told_demotion: Option<(i32, std::collections::BTreeMap<String, i32>)>,
+    told_demotion: crate::events::DemotionTold,
     /// Tracked checks, readiness gating and the preempt delay, all as demotions here.
     health: crate::health::Health,
     /// The last failure of writing carpd's own demotions, logged once until it changes.
@@ -146,7 +146,9 @@ impl Daemon {
         let health = crate::health::Health::start(&model.settings, link, Instant::now());
         if model.settings.announce_interval.is_some() {
             log.warn(
-                "announce_interval is not followed by the native engine: carp(4) announces a                  VIP only when it becomes MASTER (carp_master_down_locked() in ip_carp.c) and                  carpd sends no frames of its own here",
+                "announce_interval is not followed by the native engine: carp(4) announces a \
+                VIP only when it becomes MASTER (carp_master_down_locked() in ip_carp.c) and \
+                carpd sends no frames of its own here",
             );
         }
         let mut d = Daemon {
@@ -167,7 +169,7 @@ impl Daemon {
             devd,
             protocol_error: None,
             events: crate::events::EventBus::new(),
-            told_demotion: None,
+            told_demotion: Default::default(),
             health,
             health_error: None,
         };
@@ -370,14 +372,9 @@ impl Daemon {
             .entry((device.clone(), vhid))
             .or_default()
             .record(from.as_str(), to.as_str(), &reason, at);
-        self.events.publish(&crate::events::Event::Transition {
-            vhid,
-            device: device.clone(),
-            from: from.to_string(),
-            to: to.to_string(),
-            reason: reason.clone(),
-            at,
-        });
+        self.events.publish(&crate::events::Event::transition(
+            vhid, &device, from, to, &reason, at,
+        ));
         let addresses = self
             .model
             .group(&device, vhid)
@@ -586,15 +583,7 @@ impl Daemon {
     /// Tell listeners when the kernel's total or carpd's breakdown of it changed.
     fn tell_demotion(&mut self, observed: i32) {
         let breakdown = ops::breakdown(&self.operator, &self.model, self.owner, observed);
-        let told = (observed, breakdown);
-        if self.told_demotion.as_ref() != Some(&told) {
-            self.events.publish(&crate::events::Event::Demotion {
-                total: told.0,
-                demotions: told.1.clone(),
-                at: crate::engine::unix_now(),
-            });
-            self.told_demotion = Some(told);
-        }
+        self.told_demotion.tell(&self.events, observed, breakdown);
     }
 
     /// Bring the VRRPv3 vhids (and those the kernel runs as VRRPv3 that config.xml wants as

@@ -49,7 +49,9 @@ fn pfsync_wait(model: &Model, kernel: &KernelState, own: Option<i32>) -> Option<
     });
     (!any_init).then(|| {
         format!(
-            "waiting for pfsync bulk update: the kernel's own demotion of {own} is pfsync's              (net.pfsync.carp_demotion_factor, 240 by default) while it fetches the peer's              states over {device}; it goes away when the bulk update ends or fails"
+            "waiting for pfsync bulk update: the kernel's own demotion of {own} is pfsync's \
+            (net.pfsync.carp_demotion_factor, 240 by default) while it fetches the peer's \
+            states over {device}; it goes away when the bulk update ends or fails"
         )
     })
 }
