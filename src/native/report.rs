@@ -30,8 +30,8 @@ pub fn report_with_operator(
 }
 
 /// pfsync's demotion factor by default: `V_pfsync_carp_adj = CARP_MAXSKEW` (240), the
-/// sysctl `net.pfsync.carp_demotion_factor` (sys/netpfil/pf/if_pfsync.c, freebsd-src
-/// e4452d45).
+/// sysctl `net.pfsync.carp_demotion_factor` (sys/netpfil/pf/if_pfsync.c; read in two
+/// freebsd-src versions through the code index, commits not pinned, both alike here).
 const PFSYNC_DEMOTION: i32 = 240;
 
 /// The kernel's own part of the demotion, read as pfsync's bulk update when it can only be
